@@ -1,0 +1,22 @@
+# CUDA is optional: the CPU build and CI never need it. Without a GPU on the build
+# machine, "native" cannot be used, so the architecture is fixed to sm_90 (H100).
+if(NOT DEFINED CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+  set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+endif()
+if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+  set(CMAKE_CUDA_ARCHITECTURES 90)
+endif()
+enable_language(CUDA)
+set(CMAKE_CUDA_STANDARD 20)
+find_package(CUDAToolkit 13 REQUIRED)
+find_path(NCCL_INCLUDE_DIR nccl.h HINTS /usr/local/cuda/include ${CUDAToolkit_INCLUDE_DIRS})
+find_library(NCCL_LIBRARY nccl HINTS /usr/local/cuda/lib64 ${CUDAToolkit_LIBRARY_DIR})
+if(NOT NCCL_INCLUDE_DIR OR NOT NCCL_LIBRARY)
+  message(FATAL_ERROR "EGRET_CUDA=ON needs NCCL (nccl.h, libnccl) under /usr/local/cuda; "
+                      "set NCCL_INCLUDE_DIR/NCCL_LIBRARY or build with -DEGRET_CUDA=OFF.")
+endif()
+add_library(egret_nccl INTERFACE)
+add_library(egret::nccl ALIAS egret_nccl)
+target_include_directories(egret_nccl SYSTEM INTERFACE ${NCCL_INCLUDE_DIR})
+target_link_libraries(egret_nccl INTERFACE ${NCCL_LIBRARY})
+add_compile_definitions(EGRET_HAVE_CUDA=1)
