@@ -496,7 +496,19 @@ const std::map<std::string, FilterFn>& Filters() {
          }
          return Value(out);
        }},
-      {"wordcount", [](const Value& v, Args&) { return Value(static_cast<int64_t>(SplitStr(AsStr(v), Value(), -1).size())); }},
+      {"wordcount", [](const Value& v, Args&) {
+         // Runs of Python's \w: letters, numbers, underscore.
+         int64_t n = 0;
+         bool in_word = false;
+         for (uint32_t c : CodePoints(AsStr(v))) {
+           int8_t t = u_charType(static_cast<UChar32>(c));
+           bool w = c == '_' || u_isalpha(static_cast<UChar32>(c)) || t == U_DECIMAL_DIGIT_NUMBER ||
+                    t == U_LETTER_NUMBER || t == U_OTHER_NUMBER;
+           if (w && !in_word) ++n;
+           in_word = w;
+         }
+         return Value(n);
+       }},
       {"sum", [](const Value& v, Args& a) {
          Value attr = a.Get(0, "attribute");
          Value total = a.Get(1, "start", Value(0));

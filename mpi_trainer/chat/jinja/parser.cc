@@ -298,16 +298,18 @@ class ExprParser {
     if (!AtEnd()) throw TemplateError("unexpected " + Describe() + " after " + what, Line());
   }
 
-  // Tuple without parentheses (for loop targets' iterables, "set a, b = ...").
-  ExprPtr TupleOrExpression() {
-    ExprPtr first = Expression();
+  // Tuple without parentheses (for loop targets' iterables, "set a, b = ..."). A for loop's
+  // iterable takes no inline "if" (that "if" filters the loop).
+  ExprPtr TupleOrExpression(bool with_condexpr = true) {
+    auto item = [&] { return with_condexpr ? Expression() : Or(); };
+    ExprPtr first = item();
     if (!IsOp(",")) return first;
     auto t = Make(Expr::Kind::kTuple);
     t->items.push_back(std::move(first));
     while (IsOp(",")) {
       ++pos_;
-      if (AtEnd()) break;
-      t->items.push_back(Expression());
+      if (AtEnd() || IsName("if")) break;
+      t->items.push_back(item());
     }
     return t;
   }
@@ -732,7 +734,7 @@ class StmtParser {
       if (!ep.IsName("in")) throw TemplateError("expected 'in' in {% for %}", line);
       ep.Next();
       // The iterable ends at "if" (filter) or "recursive".
-      n->expr = ep.TupleOrExpression();
+      n->expr = ep.TupleOrExpression(false);
       if (ep.IsName("if")) {
         ep.Next();
         n->filter = ep.Expression();
