@@ -17,14 +17,22 @@ std::string Diagnostics::At(Location where) const {
 }
 
 void Diagnostics::Error(Location where, const std::string& message) {
-  errors_.push_back(At(where) + ": " + message);
+  errors_.push_back({where, At(where) + ": " + message});
 }
 
 void Diagnostics::Warning(Location where, const std::string& message) {
   warnings_.push_back(At(where) + ": warning: " + message);
 }
 
-std::string Diagnostics::Joined() const { return Join(errors_, "\n"); }
+std::string Diagnostics::Joined() const {
+  std::vector<Entry> sorted = errors_;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Entry& a, const Entry& b) {
+    return a.where.line != b.where.line ? a.where.line < b.where.line : a.where.column < b.where.column;
+  });
+  std::vector<std::string> lines;
+  for (const Entry& e : sorted) lines.push_back(e.text);
+  return Join(lines, "\n");
+}
 
 namespace {
 

@@ -18,13 +18,17 @@ class Diagnostics {
   void Error(Location where, const std::string& message);
   void Warning(Location where, const std::string& message);
   bool ok() const { return errors_.empty(); }
-  std::string Joined() const;  // errors, one per line
+  std::string Joined() const;  // errors in file order, one per line
   const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
   std::string At(Location where) const;
   std::string file_;
-  std::vector<std::string> errors_;
+  struct Entry {
+    Location where;
+    std::string text;
+  };
+  std::vector<Entry> errors_;
   std::vector<std::string> warnings_;
 };
 

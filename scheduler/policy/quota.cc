@@ -147,10 +147,11 @@ std::string DescribeNoFit(const Spec& spec, const Usage& usage, int tenant, int 
   if (used + gpus - q.nominal > q.borrowing_limit)
     return in_use + ", borrowing " + Num(used + gpus - q.nominal) + " would exceed its borrowing_limit " +
            Num(q.borrowing_limit);
+  // What the others lend, less what is already borrowed from the pool (this tenant's own
+  // borrowing included).
   const double idle = std::max(0.0, usage.CohortLendable(t.cohort, partition) -
                                         usage.Lendable(tenant, partition) -
-                                        (usage.CohortBorrowed(t.cohort, partition) -
-                                         usage.Borrowed(tenant, partition)));
+                                        usage.CohortBorrowed(t.cohort, partition));
   return in_use + ", cohort has " + Num(idle) + " idle to lend";
 }
 

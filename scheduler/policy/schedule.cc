@@ -75,7 +75,8 @@ class Pass {
         Admit(job, false);
         continue;
       }
-      if (blocked[job.tenant]) {
+      // Without quotas nothing is guaranteed: every job waits its turn in phase 2.
+      if (blocked[job.tenant] || !opt_.quotas) {
         deferred.push_back(idx);
         positions_.push_back(pos);
         continue;
@@ -271,7 +272,7 @@ class Pass {
   bool Delays(Reservation& res, const PendingJob& job, Fit fit) {
     // A job within its own tenant's nominal quota is guaranteed; only the reserved tenant's own
     // later jobs and borrowers wait for a reservation.
-    if (fit == Fit::kNominal && job.tenant != res.tenant) return false;
+    if (opt_.quotas && fit == Fit::kNominal && job.tenant != res.tenant) return false;
     if (job.time_limit_s > 0 && now_ + job.time_limit_s <= res.start) return false;
     res.at_start.Add(job.tenant, job.partition, job.gpus);
     bool still = Fits(CheckFit(spec_, res.at_start, res.tenant, job.partition, res.gpus, opt_));
