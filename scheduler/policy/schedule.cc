@@ -112,6 +112,10 @@ class Pass {
           Admit(job, fit == Fit::kBorrow);
           continue;
         }
+        if (!opt_.explain) {
+          Wait(job, pos, false, {});
+          continue;
+        }
         Wait(job, pos, false,
              spec_.tenants[job.tenant].name + ": waits so as not to delay job " +
                  std::to_string(res->job) + " (" + spec_.tenants[res->tenant].name + ", " +
@@ -120,16 +124,18 @@ class Pass {
                  std::to_string(pos));
         continue;
       }
-      std::string reason = DescribeNoFit(spec_, usage_, job.tenant, job.partition, job.gpus, fit, opt_);
       Time reserved = -1;
       if (opt_.reservation && !res) {
         res = Reserve(deferred[k], job);
-        if (res) {
-          reserved = res->start;
-          reason += "; GPUs reserved for it in " + Duration(res->start - now_);
-        }
+        if (res) reserved = res->start;
       }
-      Wait(job, pos, false, reason + "; position " + std::to_string(pos));
+      std::string reason;
+      if (opt_.explain) {
+        reason = DescribeNoFit(spec_, usage_, job.tenant, job.partition, job.gpus, fit, opt_);
+        if (reserved >= 0) reason += "; GPUs reserved for it in " + Duration(reserved - now_);
+        reason += "; position " + std::to_string(pos);
+      }
+      Wait(job, pos, false, std::move(reason));
       out_.waiting.back().reserved_start = reserved;
     }
     return std::move(out_);

@@ -97,6 +97,8 @@ struct Options {
   bool budgets = true;
   // How long a signalled job is expected to take to checkpoint and exit, for reservations.
   double preempt_grace_s = 120;
+  // Write Waiting::reason texts. The simulator turns this off: it needs the decisions only.
+  bool explain = true;
 };
 
 enum class Outcome { kGranted, kBorrowed, kQueued, kDenied };
