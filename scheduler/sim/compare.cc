@@ -10,18 +10,23 @@ Result<std::vector<NamedPolicy>> ComparedPolicies(const std::vector<std::string>
   policy::Options o;
   o.explain = false;
   o.budgets = false;
+  // The baselines are the classic schedulers: Slurm's factor, no fair-share preemption.
+  policy::Options base = o;
+  base.running_weight = 0;
+  base.fair_preemption = false;
+  base.reservation_counts_guarantees = false;
 
-  policy::Options fifo = o;
+  policy::Options fifo = base;
   fifo.order = Order::kFifo;
   fifo.quotas = fifo.borrowing = fifo.reclaim = false;
   all.push_back({"fifo", fifo});
 
-  policy::Options quota = o;
+  policy::Options quota = base;
   quota.order = Order::kFifo;
   quota.borrowing = quota.reclaim = false;
   all.push_back({"static-quota", quota});
 
-  policy::Options fair = o;
+  policy::Options fair = base;
   fair.order = Order::kFairshare;
   fair.quotas = fair.borrowing = fair.reclaim = false;
   all.push_back({"fairshare", fair});

@@ -8,6 +8,7 @@
 #include "common/strings.h"
 #include "scheduler/sim/compare.h"
 #include "scheduler/sim/generator.h"
+#include "scheduler/sim/policy_options.h"
 #include "scheduler/sim/report.h"
 #include "scheduler/sim/scenario.h"
 
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
       "usage: egret-sim --trace FILE [--config tenants.toml | --gpus N] [options]\n"
       "       egret-sim --generate [--seed S --gpus N --days D --load L] [options]\n");
   std::string trace_path, config_path, partition, policies, write_trace, swf_tenant = "user";
+  std::vector<std::string> egret_options;
   int gpus = 0, swf_tenants = 0, procs_per_gpu = 1;
   double half_life = -1, grace = 60, window = 4 * 3600, days = 3, load = 1.3;
   uint64_t seed = 1;
@@ -35,6 +37,7 @@ int main(int argc, char** argv) {
       ("grace", po::value(&grace)->default_value(60), "seconds a preempted job takes to checkpoint (lost work)")
       ("window", po::value(&window)->default_value(4 * 3600), "Jain's index window in seconds")
       ("policies", po::value(&policies), "comma-separated subset of fifo,static-quota,fairshare,egret")
+      ("egret", po::value(&egret_options)->composing(), "set an Egret policy option, KEY=VALUE (repeatable), e.g. running_weight=2")
       ("seed", po::value(&seed)->default_value(1), "generator seed")
       ("days", po::value(&days)->default_value(3), "generator: arrival window in days")
       ("load", po::value(&load)->default_value(1.3), "generator: offered load / capacity")
@@ -111,6 +114,15 @@ int main(int argc, char** argv) {
   if (!pols.ok()) {
     std::cerr << "egret-sim: " << pols.error().message() << "\n";
     return 2;
+  }
+  for (auto& p : *pols) {
+    if (p.name != "egret") continue;
+    for (const std::string& kv : egret_options) {
+      if (auto st = SetPolicyOption(&p.options, kv); !st.ok()) {
+        std::cerr << "egret-sim: " << st.error().message() << "\n";
+        return 2;
+      }
+    }
   }
   SimOptions so;
   so.preempt_grace_s = grace;
