@@ -19,6 +19,9 @@ std::vector<int> PickFairShareVictims(const Spec& spec, const Usage& usage,
   };
   if (fits()) return {};  // nothing to preempt; the caller admits or claims it
   const double mine = (after.Used(tenant, partition) + gpus) / shares[tenant];
+  std::vector<double> initial(spec.tenants.size());
+  for (size_t t = 0; t < initial.size(); ++t)
+    initial[t] = after.Used(static_cast<int>(t), partition) / shares[t];
   std::vector<int> picked;
   std::vector<char> taken(running.size(), 0);
   while (!fits()) {
@@ -34,7 +37,7 @@ std::vector<int> PickFairShareVictims(const Spec& spec, const Usage& usage,
       const double theirs = after.Used(j.tenant, partition) / shares[j.tenant];
       // LessThanOrEqualToFinalShare, else LessThanInitialShare (Kueue tries both, in order).
       const bool final_ok = (after.Used(j.tenant, partition) - j.gpus) / shares[j.tenant] >= mine;
-      const bool initial_ok = options.fair_preemption_initial_share && theirs > mine;
+      const bool initial_ok = options.fair_preemption_initial_share && initial[j.tenant] > mine;
       if (!final_ok && !initial_ok) continue;
       const RunningJob* b = best >= 0 ? &running[best] : nullptr;
       if (!b || theirs > best_share ||

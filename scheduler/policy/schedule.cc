@@ -90,11 +90,10 @@ class Pass {
   }
 
   Decisions Run() {
-    std::vector<int> order = PriorityOrder(spec_, state_, opt_);
-    std::vector<char> blocked(spec_.tenants.size(), 0);
-    std::vector<int> deferred;
-    // Phase 1: guarantees (nominal quota), reclaiming lent GPUs where needed.
-    for (int idx : order) {
+    // Positions follow the order at the start of the pass; refusals that do not depend on GPUs
+    // (and jobs on unmanaged partitions) are settled before anything competes for GPUs.
+    std::vector<int> candidates;
+    for (int idx : PriorityOrder(spec_, state_, opt_)) {
       const PendingJob& job = state_.pending[idx];
       int pos = ++position_[Valid(job) ? job.partition : 0];
       if (!Screen(job, pos)) continue;
@@ -102,6 +101,17 @@ class Pass {
         Admit(job, false);
         continue;
       }
+      candidates.push_back(idx);
+      candidate_pos_.push_back(pos);
+    }
+    std::vector<char> blocked(spec_.tenants.size(), 0);
+    std::vector<int> deferred;
+    // Phase 1: guarantees (nominal quota), reclaiming lent GPUs where needed.
+    Merge first(*this, candidates);
+    for (int c = first.Next(); c >= 0; c = first.Next()) {
+      const int idx = candidates[c];
+      const PendingJob& job = state_.pending[idx];
+      const int pos = candidate_pos_[c];
       // Without quotas nothing is guaranteed: every job waits its turn in phase 2.
       if (blocked[job.tenant] || !opt_.quotas) {
         deferred.push_back(idx);
@@ -118,9 +128,7 @@ class Pass {
         continue;
       }
       blocked[job.tenant] = 1;
-      if (fit == Fit::kNoRoom && WithinNominal(job) && opt_.quotas && opt_.reclaim &&
-          TryReclaim(job, pos))
-        continue;
+      if (fit == Fit::kNoRoom && WithinNominal(job) && opt_.reclaim && TryReclaim(job, pos)) continue;
       deferred.push_back(idx);
       positions_.push_back(pos);
     }
@@ -426,7 +434,8 @@ class Pass {
   std::vector<double> soon_free_;
   std::vector<double> committed_;
   std::vector<int> position_;
-  std::vector<int> positions_;
+  std::vector<int> positions_;       // of the deferred jobs
+  std::vector<int> candidate_pos_;   // of the jobs phase 1 looks at
   std::vector<char> fair_tried_;  // [tenant * partitions + partition]
   std::vector<char> backlogged_;  // [tenant * partitions + partition]: has pending jobs there
   std::vector<Release> admitted_;  // started or claimed in this pass
