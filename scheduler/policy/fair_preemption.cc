@@ -37,7 +37,8 @@ std::vector<int> PickFairShareVictims(const Spec& spec, const Usage& usage,
       const double theirs = after.Used(j.tenant, partition) / shares[j.tenant];
       // LessThanOrEqualToFinalShare, else LessThanInitialShare (Kueue tries both, in order).
       const bool final_ok = (after.Used(j.tenant, partition) - j.gpus) / shares[j.tenant] >= mine;
-      const bool initial_ok = options.fair_preemption_initial_share && initial[j.tenant] > mine;
+      const bool initial_ok = options.fair_preemption_initial_share &&
+                              initial[j.tenant] > mine * (1 + options.fair_preemption_margin);
       if (!final_ok && !initial_ok) continue;
       const RunningJob* b = best >= 0 ? &running[best] : nullptr;
       if (!b || theirs > best_share ||

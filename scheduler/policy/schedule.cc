@@ -127,7 +127,9 @@ class Pass {
         Wait(job, pos, true, DescribeNoFit(spec_, usage_, job.tenant, job.partition, job.gpus, fit, opt_));
         continue;
       }
-      blocked[job.tenant] = 1;
+      // A job that needs borrowing holds back its tenant's later jobs, unless they may use the
+      // tenant's own unused quota meanwhile (Options::nominal_backfill).
+      if (WithinNominal(job) || !opt_.nominal_backfill) blocked[job.tenant] = 1;
       if (fit == Fit::kNoRoom && WithinNominal(job) && opt_.reclaim && TryReclaim(job, pos)) continue;
       deferred.push_back(idx);
       positions_.push_back(pos);

@@ -98,10 +98,16 @@ struct Options {
   bool fair_preemption = true;
   // Also preempt when the preemptor ends below the victim's share before preemption (Kueue's
   // LessThanInitialShare), not only when it ends no higher than the victim's share after.
-  bool fair_preemption_initial_share = false;
+  bool fair_preemption_initial_share = true;
+  // With the initial-share rule, the victim's share must exceed the preemptor's final share by
+  // this fraction (hysteresis against chains of preemptions over small differences).
+  double fair_preemption_margin = 0.5;
   // Fair preemption spares jobs whose time limit ends within this many seconds.
-  double fair_preemption_min_left_s = 0;
+  double fair_preemption_min_left_s = 1800;
   bool reservation = true;   // backfill: hold GPUs for the highest-priority blocked job
+  // A tenant's jobs that fit its unused nominal quota may start ahead of its own earlier job
+  // that waits to borrow: the quota is theirs either way.
+  bool nominal_backfill = false;
   // A job gets a reservation only after waiting this long (Slurm's bf_min_age_reserve).
   double reservation_min_age_s = 0;
   // A reservation does not count on borrowing the nominal quota of tenants that have jobs

@@ -16,10 +16,12 @@ Status SetPolicyOption(policy::Options* o, std::string_view assignment) {
                         {"fair_preemption", &o->fair_preemption},
                         {"fair_preemption_initial_share", &o->fair_preemption_initial_share},
                         {"reservation", &o->reservation},
+                        {"nominal_backfill", &o->nominal_backfill},
                         {"reservation_counts_guarantees", &o->reservation_counts_guarantees}};
   const Num nums[] = {{"running_weight", &o->running_weight},
                       {"reservation_min_age_s", &o->reservation_min_age_s},
-                      {"fair_preemption_min_left_s", &o->fair_preemption_min_left_s}};
+                      {"fair_preemption_min_left_s", &o->fair_preemption_min_left_s},
+                      {"fair_preemption_margin", &o->fair_preemption_margin}};
   size_t eq = assignment.find('=');
   std::string key(Trim(assignment.substr(0, eq)));
   std::string value(eq == std::string_view::npos ? "" : Trim(assignment.substr(eq + 1)));

@@ -92,15 +92,33 @@ TEST(FairPreemption, TakesFromTheTenantAboveItsShareAsLongAsItEndsNoHigher) {
 }
 
 TEST(FairPreemption, RefusedWhenThePreemptorWouldEndAboveTheVictim) {
-  // b wanting 3 more would hold 4 (share 12) against a's 2 left (share 6): no.
+  // b wanting 3 more would hold 4 (share 12) against a's 2 left (share 6): the final-share rule
+  // says no.
   Spec spec = Three();
   std::vector<RunningJob> running = Borrowers();
   Usage usage(spec, running);
+  Options final_only;
+  final_only.fair_preemption_initial_share = false;
+  EXPECT_TRUE(PickFairShareVictims(spec, usage, running, kB, kGpu, 3, 0, final_only, 100).empty());
+  // Kueue's second rule: b's 12 is below a's share before preemption (5 GPUs: 15), so it may.
+  Options initial;
+  initial.fair_preemption_initial_share = true;
+  initial.fair_preemption_margin = 0;
+  EXPECT_EQ(PickFairShareVictims(spec, usage, running, kB, kGpu, 3, 0, initial, 100).size(), 3u);
+  // With the default margin (0.5) a's 15 must exceed 12 x 1.5 = 18: not enough difference.
   EXPECT_TRUE(PickFairShareVictims(spec, usage, running, kB, kGpu, 3, 0, Options{}, 100).empty());
-  // Kueue's second rule (below the victim's initial share, 15) allows it.
+}
+
+TEST(FairPreemption, SparesJobsAboutToEnd) {
+  // a's borrowed jobs all end within 30 minutes: nothing is preempted for b.
+  Spec spec = Three();
+  std::vector<RunningJob> running = Borrowers();
+  for (RunningJob& r : running) r.time_limit_s = 1000;
+  Usage usage(spec, running);
+  EXPECT_TRUE(PickFairShareVictims(spec, usage, running, kB, kGpu, 2, 0, Options{}, 100).empty());
   Options o;
-  o.fair_preemption_initial_share = true;
-  EXPECT_FALSE(PickFairShareVictims(spec, usage, running, kB, kGpu, 3, 0, o, 100).empty());
+  o.fair_preemption_min_left_s = 0;
+  EXPECT_EQ(PickFairShareVictims(spec, usage, running, kB, kGpu, 2, 0, o, 100).size(), 2u);
 }
 
 TEST(FairPreemption, ThroughScheduleTheJobWaitsForTheCheckpoint) {
