@@ -354,7 +354,17 @@ class Pass {
     soon_free_[p] -= from_leaving;
     RunningJob later{job.id, job.tenant, p, job.gpus, fair, false, now_ + opt_.preempt_grace_s,
                      job.time_limit_s};
-    admitted_.push_back({ExpectedEnd(later), job.tenant, p, job.gpus});
+    const Time end = ExpectedEnd(later);
+    admitted_.push_back({end, job.tenant, p, job.gpus});
+    // A reservation made earlier in the pass sees the claim instead of the victims.
+    if (std::optional<Reservation>& res = reservations_[p]) {
+      if (res->start < end) res->at_start.Add(job.tenant, p, job.gpus);
+      for (int v : victims) {
+        const RunningJob& r = running_[v];
+        if (r.time_limit_s <= 0 || r.start + r.time_limit_s > res->start)
+          res->at_start.Add(r.tenant, p, -r.gpus);
+      }
+    }
     if (!opt_.explain) {
       Wait(job, pos, false, {});
       return;
