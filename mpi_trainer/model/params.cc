@@ -48,15 +48,16 @@ void ParamStore::Grow(size_t new_capacity) {
   capacity_ = new_capacity;
 }
 
-int ParamStore::Add(const std::string& name, std::vector<int64_t> shape, bool trainable) {
+int ParamStore::Add(const std::string& name, std::vector<int64_t> shape, bool trainable,
+                    bool adjacent) {
   ParamInfo p;
   p.name = name;
   p.numel = 1;
   for (int64_t d : shape) p.numel *= static_cast<size_t>(d);
   p.shape = std::move(shape);
-  p.offset = size_;
+  p.offset = adjacent && !infos_.empty() ? infos_.back().offset + infos_.back().numel : size_;
   p.trainable = trainable;
-  size_t end = p.offset + RoundUp(p.numel);
+  size_t end = RoundUp(p.offset + p.numel);
   if (end > capacity_) Grow(std::max(end, capacity_ + capacity_ / 2));
   size_ = end;
   index_[name] = static_cast<int>(infos_.size());

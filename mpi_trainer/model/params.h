@@ -31,8 +31,11 @@ class ParamStore {
   ParamStore& operator=(const ParamStore&) = delete;
 
   // Adds a zero-initialised parameter and returns its index. Adding after allocation grows
-  // the buffers (values kept; gradients of existing params kept).
-  int Add(const std::string& name, std::vector<int64_t> shape, bool trainable = true);
+  // the buffers (values kept; gradients of existing params kept). adjacent = true places it
+  // right after the previous parameter, without alignment padding, so that weights of
+  // projections sharing an input (q/k/v, gate/up) form one matrix for one GEMM.
+  int Add(const std::string& name, std::vector<int64_t> shape, bool trainable = true,
+          bool adjacent = false);
   int Find(const std::string& name) const;  // -1 when absent
   int count() const { return static_cast<int>(infos_.size()); }
   const ParamInfo& info(int i) const { return infos_[i]; }
