@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
 namespace egret::trainer {
@@ -75,6 +76,12 @@ int64_t ParamStore::CountParams(bool trainable_only) const {
   for (const auto& p : infos_)
     if (!trainable_only || p.trainable) n += static_cast<int64_t>(p.numel);
   return n;
+}
+
+void ParamStore::SetTrainable(int i, bool trainable) {
+  ParamInfo& p = infos_[i];
+  if (p.trainable && !trainable && grads_) std::memset(grads_ + p.offset, 0, p.numel * sizeof(float));
+  p.trainable = trainable;
 }
 
 float* ParamStore::grads() {

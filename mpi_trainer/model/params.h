@@ -40,7 +40,8 @@ class ParamStore {
   int count() const { return static_cast<int>(infos_.size()); }
   const ParamInfo& info(int i) const { return infos_[i]; }
   const std::vector<ParamInfo>& infos() const { return infos_; }
-  void SetTrainable(int i, bool trainable) { infos_[i].trainable = trainable; }
+  // Freezing a parameter also clears its gradient, so unfreezing it later starts from zero.
+  void SetTrainable(int i, bool trainable);
   int64_t CountParams(bool trainable_only = false) const;
 
   size_t size() const { return size_; }  // floats, alignment padding included
