@@ -107,7 +107,7 @@ int RunInspect(const std::vector<std::string>& args) {
   std::printf("%-20s %s\n", "tied embeddings", c.tie_word_embeddings ? "yes" : "no");
   std::printf("%-20s %s, %s\n", "norm, activation", c.gpt2() ? "layernorm" : "rmsnorm", ActivationName(c.activation));
   if (c.rope.type == RopeType::kNone)
-    std::printf("%-20s %s\n", "positions", RopeName(c.rope.type));
+    std::printf("%-20s %s\n", "positions", "learned (wpe)");
   else
     std::printf("%-20s %s (theta %g, factor %g)\n", "rope", RopeName(c.rope.type), c.rope.theta, c.rope.factor);
   std::printf("%-20s %s\n", "attention window", windows.c_str());
