@@ -26,7 +26,11 @@ struct DaemonOptions {
   double lease_timeout_s = -1;  // < 0: from the config
   double poll_interval_s = -1;
   double preempt_grace_s = -1;
+  std::string preempt_signal = "USR1";  // name (USR1, SIGTERM) or number
 };
+
+// "USR1", "SIGUSR1", "10" -> 10; -1 when unknown.
+int ParseSignal(const std::string& name);
 
 // Runs until SIGTERM/SIGINT; returns the process exit code. Fatal start-up errors are printed
 // to stderr and give a non-zero code.

@@ -31,7 +31,9 @@ int main(int argc, char** argv) {
       ("io-threads", po::value(&o.io_threads)->default_value(1), "socket I/O threads")
       ("lease-timeout", po::value(&o.lease_timeout_s), "seconds without heartbeat before a lease expires (0: never)")
       ("poll-interval", po::value(&o.poll_interval_s), "seconds between reads of the Slurm queue")
-      ("preempt-grace", po::value(&o.preempt_grace_s), "seconds between the preemption signal and the requeue");
+      ("preempt-grace", po::value(&o.preempt_grace_s), "seconds between the preemption signal and the requeue")
+      ("preempt-signal", po::value(&o.preempt_signal)->default_value("USR1"),
+       "signal sent to a job being preempted, so it can checkpoint");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
