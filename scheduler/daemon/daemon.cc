@@ -218,6 +218,9 @@ int RunDaemon(const DaemonOptions& options) {
   srv.unix_path = socket;
   srv.tcp_address = tcp;
   srv.io_threads = o.io_threads;
+  srv.frame_timeout_s = o.request_timeout_s;
+  srv.idle_timeout_s = o.idle_timeout_s;
+  srv.max_connections_per_uid = o.max_connections_per_uid;
   auto server = Server::Start(srv, &service, &registry);
   if (!server.ok()) {
     Log(server.error().message());
