@@ -77,6 +77,16 @@ class LibSlurmApi final : public SlurmApi {
   }
 
   Status SetPriority(uint32_t job_id, uint32_t priority, const std::string& comment) override {
+    if (priority > 0) {
+      // slurmctld refuses an explicit priority for a held job ("pending scheduler release"):
+      // release it first (priority INFINITE, as `scontrol release`), then set ours.
+      job_desc_msg_t r;
+      slurm_init_job_desc_msg(&r);
+      r.job_id = job_id;
+      r.priority = INFINITE;
+      if (slurm_update_job(&r) != SLURM_SUCCESS)
+        return SlurmError("releasing job " + std::to_string(job_id));
+    }
     job_desc_msg_t d;
     slurm_init_job_desc_msg(&d);
     d.job_id = job_id;
