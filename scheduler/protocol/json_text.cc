@@ -1,5 +1,6 @@
 #include "scheduler/protocol/json_text.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -22,6 +23,18 @@ size_t Utf8Length(std::string_view s, size_t i) {
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   for (size_t i = 0; i < s.size();) {
+    // Copy the run of plain ASCII that needs no escaping in one go.
+    size_t j = i;
+    while (j < s.size()) {
+      auto u = static_cast<unsigned char>(s[j]);
+      if (u < 0x20 || u >= 0x80 || u == '"' || u == '\\') break;
+      ++j;
+    }
+    if (j > i) {
+      out->append(s.data() + i, j - i);
+      i = j;
+      if (i == s.size()) break;
+    }
     char c = s[i];
     auto u = static_cast<unsigned char>(c);
     if (u >= 0x80) {
@@ -60,12 +73,17 @@ void AppendJsonNumber(std::string* out, double v) {
     out->append("null");
     return;
   }
+  // Shortest text that reads back to the same double (std::to_chars), far cheaper than printf.
   char buf[32];
-  int n = std::snprintf(buf, sizeof buf, "%.17g", v);
-  out->append(buf, static_cast<size_t>(n));
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, static_cast<size_t>(r.ptr - buf));
 }
 
-void AppendJsonNumber(std::string* out, int64_t v) { out->append(std::to_string(v)); }
+void AppendJsonNumber(std::string* out, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, static_cast<size_t>(r.ptr - buf));
+}
 
 void JsonObject::Key(std::string_view key) {
   if (!first_) out_->push_back(',');
