@@ -67,6 +67,14 @@ std::string Pick(const std::string& flag, const std::string& from_config) {
   return flag.empty() ? from_config : flag;
 }
 
+// The file job_submit.lua reads: one managed partition per line.
+Status WriteManagedPartitions(const std::string& path, const config::Config& c) {
+  std::string text = "# Written by egret-quotad from " + c.source + ": partitions whose jobs it admits.\n";
+  for (const auto& p : c.partitions)
+    if (p.managed) text += p.name + "\n";
+  return WriteFileAtomic(path, text, 0644);
+}
+
 }  // namespace
 
 int ParseSignal(const std::string& name) {
@@ -89,7 +97,8 @@ int RunDaemon(const DaemonOptions& options) {
   auto absolute = [](std::string* p) {
     if (!p->empty() && (*p)[0] != '/' && *p != "off") *p = std::filesystem::absolute(*p).string();
   };
-  for (std::string* p : {&o.config_path, &o.state_dir, &o.socket, &o.audit_log, &o.pid_file, &o.log_file})
+  for (std::string* p : {&o.config_path, &o.state_dir, &o.socket, &o.audit_log, &o.pid_file, &o.log_file,
+                         &o.managed_partitions_file})
     absolute(p);
   auto loaded = config::LoadConfig(o.config_path);
   if (!loaded.ok()) {
@@ -97,6 +106,12 @@ int RunDaemon(const DaemonOptions& options) {
     return 1;
   }
   auto cfg = std::make_shared<const config::Config>(std::move(*loaded));
+  if (!o.managed_partitions_file.empty()) {
+    if (auto w = WriteManagedPartitions(o.managed_partitions_file, *cfg); !w.ok()) {
+      std::fprintf(stderr, "egret-quotad: %s\n", w.error().message().c_str());
+      return 1;
+    }
+  }
   const config::DaemonSettings& ds = cfg->daemon;
   std::string state_dir = Pick(o.state_dir, ds.state_dir);
   std::string socket = Pick(o.socket, ds.socket);
@@ -207,7 +222,12 @@ int RunDaemon(const DaemonOptions& options) {
                     Seconds(engine.NowMs()));
       return next.error();
     }
-    engine.Reload(std::make_shared<const config::Config>(std::move(*next)));
+    auto fresh = std::make_shared<const config::Config>(std::move(*next));
+    if (!o.managed_partitions_file.empty()) {
+      if (auto w = WriteManagedPartitions(o.managed_partitions_file, *fresh); !w.ok())
+        Log("reloaded, but " + w.error().message());
+    }
+    engine.Reload(fresh);
     Log("reloaded " + config_path);
     audit->Record("reload", {{"file", config_path}}, Seconds(engine.NowMs()));
     return Ok();
