@@ -17,6 +17,7 @@
 #include "scheduler/config/config.h"
 #include "scheduler/core/charging.h"
 #include "scheduler/daemon/engine.h"
+#include "scheduler/daemon/log.h"
 #include "scheduler/daemon/service.h"
 #include "scheduler/ledger/ledger.h"
 #include "scheduler/metrics/http_exporter.h"
@@ -28,15 +29,7 @@ namespace egret::quotad {
 
 namespace {
 
-void Log(const std::string& line) {
-  char ts[32];
-  time_t t = time(nullptr);
-  tm g{};
-  localtime_r(&t, &g);
-  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &g);
-  std::fprintf(stderr, "%s egret-quotad: %s\n", ts, line.c_str());
-  std::fflush(stderr);
-}
+void Log(const std::string& line) { LogLine(line); }
 
 // Exactly one daemon per state dir: two writers of one ledger would each believe its memory.
 Result<int> LockStateDir(const std::string& dir) {
