@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <random>
 #include <thread>
 
 #include "scheduler/client/quotad_client.h"
@@ -259,6 +260,49 @@ TEST_F(ProtocolTest, ABadClientCannotCrashTheClientLibraryEither) {
   EXPECT_FALSE(l2.ok());
   server.join();
   ::close(lfd);
+}
+
+TEST_F(ProtocolTest, RandomMessagesNeverHurtTheDaemon) {
+  // Seeded random input: valid and broken headers, bodies of random bytes and of mangled
+  // requests, connections dropped mid-message. Between rounds the daemon must answer.
+  std::mt19937 rng(20240601);
+  const std::vector<std::string> seeds = {
+      R"({"op":"acquire","job_id":9,"tenant":"acme","partition":"gpu","gpus":1})",
+      R"({"op":"release","job_id":9,"end_time":1e18})",
+      R"({"op":"heartbeat","job_ids":[1,2,3]})",
+      R"({"op":"query","view":"why:9"})",
+      R"({"op":"check_submit","account":"acme","partition":"gpu","gpus":2})"};
+  for (int round = 0; round < 300; ++round) {
+    Raw r(daemon_->socket());
+    std::string msg;
+    switch (rng() % 4) {
+      case 0: {  // random bytes
+        msg.resize(rng() % 200);
+        for (char& c : msg) c = static_cast<char>(rng());
+        break;
+      }
+      case 1: {  // a valid header, a body of random bytes
+        std::string body(rng() % 300, ' ');
+        for (char& c : body) c = static_cast<char>(rng());
+        msg = Frame(body);
+        break;
+      }
+      case 2: {  // a real request with bytes flipped, replaced or cut
+        std::string body = seeds[rng() % seeds.size()];
+        for (int k = 0; k < 3; ++k) body[rng() % body.size()] = static_cast<char>(rng());
+        msg = Frame(body);
+        break;
+      }
+      default: {  // a real request, cut short or with a lying length
+        msg = Frame(seeds[rng() % seeds.size()]);
+        if (rng() % 2) msg.resize(rng() % msg.size());
+        else msg[11] = static_cast<char>(rng());
+      }
+    }
+    r.Send(msg);
+    if (rng() % 2) (void)r.ReadReply(0.05);
+  }
+  // TearDown checks the daemon still answers.
 }
 
 TEST(ClientErrors, NameTheSocketAndTheCause) {
