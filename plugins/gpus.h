@@ -1,0 +1,23 @@
+// How many GPUs a job asks for, from Slurm's TRES strings. Without slurmdbd the count is not
+// in tres_alloc_str; it is in tres_per_job (--gpus), tres_per_node (--gres, --gpus-per-node)
+// or tres_per_task (--gpus-per-task), e.g. "gres:gpu:2", "gres/gpu:a100:2", "gres:gpu".
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace egret::plugin {
+
+// Sum of the gpu entries of one TRES list (',' or ';' separated). An entry without a count
+// means 1. Entries of other resources are ignored. -1 when a gpu entry's count is malformed.
+int64_t GpusInTres(std::string_view tres);
+
+// The job's total GPU count: tres_per_job, plus tres_per_node x nodes, plus tres_per_task x
+// tasks (Slurm allows only one of them in practice). -1 when any string is malformed.
+int64_t JobGpus(std::string_view per_job, std::string_view per_node, std::string_view per_task,
+                uint32_t num_nodes, uint32_t num_tasks);
+
+// The minimum node count of a --nodes value ("2", "2-4", "" -> 1). -1 when malformed.
+int64_t MinNodes(std::string_view nodes);
+
+}  // namespace egret::plugin
