@@ -1,6 +1,8 @@
 #include "plugins/gpus.h"
 
 #include <cctype>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "common/strings.h"
@@ -19,6 +21,19 @@ int64_t ParseCount(std::string_view s) {
 }
 
 bool IsCount(std::string_view s) { return ParseCount(s) >= 0; }
+
+// Whether a TRES list has a gpu entry at all ("gres:gpu:0" names one with no GPUs).
+bool NamesGpu(std::string_view tres) {
+  std::string list(tres);
+  for (char& ch : list)
+    if (ch == ';') ch = ',';
+  for (const std::string& raw : Split(list, ',', /*skip_empty=*/true)) {
+    std::string_view e = Trim(raw);
+    if (e.rfind("gres:", 0) == 0 || e.rfind("gres/", 0) == 0) e.remove_prefix(5);
+    if (e.substr(0, e.find_first_of(":=")) == "gpu") return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -52,12 +67,17 @@ int64_t GpusInTres(std::string_view tres) {
 }
 
 int64_t JobGpus(std::string_view per_job, std::string_view per_node, std::string_view per_task,
-                uint32_t num_nodes, uint32_t num_tasks) {
-  int64_t job = GpusInTres(per_job), node = GpusInTres(per_node), task = GpusInTres(per_task);
-  if (job < 0 || node < 0 || task < 0) return -1;
+                std::string_view per_socket, uint32_t num_nodes, uint32_t num_tasks) {
   int64_t nodes = num_nodes == 0 ? 1 : num_nodes;
   int64_t tasks = num_tasks == 0 ? 1 : num_tasks;
-  return job + node * nodes + task * tasks;
+  const std::pair<std::string_view, int64_t> in_order[] = {
+      {per_job, 1}, {per_node, nodes}, {per_task, tasks}, {per_socket, nodes}};
+  for (const auto& [tres, times] : in_order) {
+    int64_t n = GpusInTres(tres);
+    if (n < 0) return -1;
+    if (n > 0 || NamesGpu(tres)) return n * times;
+  }
+  return 0;
 }
 
 int64_t MinNodes(std::string_view nodes) {

@@ -12,10 +12,11 @@ namespace egret::plugin {
 // means 1. Entries of other resources are ignored. -1 when a gpu entry's count is malformed.
 int64_t GpusInTres(std::string_view tres);
 
-// The job's total GPU count: tres_per_job, plus tres_per_node x nodes, plus tres_per_task x
-// tasks (Slurm allows only one of them in practice). -1 when any string is malformed.
+// The job's total GPU count, read the way egret-quotad reads it when it grants the lease (the
+// two must agree): the first TRES string that names a gpu wins, in the order tres_per_job,
+// tres_per_node x nodes, tres_per_task x tasks, tres_per_socket x nodes. -1 when malformed.
 int64_t JobGpus(std::string_view per_job, std::string_view per_node, std::string_view per_task,
-                uint32_t num_nodes, uint32_t num_tasks);
+                std::string_view per_socket, uint32_t num_nodes, uint32_t num_tasks);
 
 // The minimum node count of a --nodes value ("2", "2-4", "" -> 1). -1 when malformed.
 int64_t MinNodes(std::string_view nodes);

@@ -26,7 +26,8 @@ Result<JobFacts> LoadJobFacts(uint32_t job_id) {
   f.account = j.account ? j.account : "";
   f.partition = j.partition ? j.partition : "";
   f.gpus = JobGpus(j.tres_per_job ? j.tres_per_job : "", j.tres_per_node ? j.tres_per_node : "",
-                   j.tres_per_task ? j.tres_per_task : "", j.num_nodes, j.num_tasks);
+                   j.tres_per_task ? j.tres_per_task : "",
+                   j.tres_per_socket ? j.tres_per_socket : "", j.num_nodes, j.num_tasks);
   f.start_time = static_cast<int64_t>(j.start_time);
   f.end_time = static_cast<int64_t>(j.end_time);
   bool finished = (j.job_state & JOB_STATE_BASE) >= JOB_COMPLETE ||

@@ -64,13 +64,18 @@ TEST(PluginGpus, CountsEveryTresSpelling) {
   EXPECT_EQ(GpusInTres("gres/gpu=x"), -1);
 }
 
-TEST(PluginGpus, JobTotalMultipliesPerNodeAndPerTask) {
-  EXPECT_EQ(JobGpus("", "gres:gpu:2", "", 2, 8), 4);  // --gres=gpu:2 -N2
-  EXPECT_EQ(JobGpus("gres:gpu:4", "", "", 2, 4), 4);  // --gpus=4
-  EXPECT_EQ(JobGpus("", "", "gres:gpu:1", 1, 3), 3);  // --gpus-per-task=1 -n3
-  EXPECT_EQ(JobGpus("", "", "", 1, 1), 0);
-  EXPECT_EQ(JobGpus("", "gres:gpu:2", "", 0, 0), 2);
-  EXPECT_EQ(JobGpus("", "gres:gpu:x:y", "", 1, 1), -1);
+TEST(PluginGpus, JobTotalTakesTheFirstTresThatNamesAGpu) {
+  EXPECT_EQ(JobGpus("", "gres:gpu:2", "", "", 2, 8), 4);   // --gres=gpu:2 -N2
+  EXPECT_EQ(JobGpus("gres:gpu:4", "", "", "", 2, 4), 4);   // --gpus=4
+  EXPECT_EQ(JobGpus("", "", "gres:gpu:1", "", 1, 3), 3);   // --gpus-per-task=1 -n3
+  EXPECT_EQ(JobGpus("", "", "", "gres:gpu:1", 2, 4), 2);   // --gpus-per-socket=1 -N2
+  // Slurm may fill several for one request: the job-wide figure wins, as in egret-quotad.
+  EXPECT_EQ(JobGpus("gres:gpu:4", "gres:gpu:2", "", "", 2, 4), 4);
+  EXPECT_EQ(JobGpus("gres:gpu:0", "gres:gpu:2", "", "", 2, 4), 0);
+  EXPECT_EQ(JobGpus("gres:mps:50", "gres:gpu:2", "", "", 2, 1), 4);
+  EXPECT_EQ(JobGpus("", "", "", "", 1, 1), 0);
+  EXPECT_EQ(JobGpus("", "gres:gpu:2", "", "", 0, 0), 2);
+  EXPECT_EQ(JobGpus("", "gres:gpu:x:y", "", "", 1, 1), -1);
   EXPECT_EQ(MinNodes("2-4"), 2);
   EXPECT_EQ(MinNodes(""), 1);
   EXPECT_EQ(MinNodes("3"), 3);
