@@ -56,8 +56,7 @@ void QuotaState::Rebuild() {
   for (size_t i = 0; i < spec_.tenants.size(); ++i) tenant_index_[spec_.tenants[i].name] = static_cast<int>(i);
   for (size_t i = 0; i < spec_.partitions.size(); ++i)
     partition_index_[spec_.partitions[i].name] = static_cast<int>(i);
-  gpu_usage_ = std::make_unique<policy::Usage>(spec_, static_cast<int>(spec_.tenants.size()),
-                                               static_cast<int>(spec_.partitions.size()));
+  gpu_usage_ = std::make_unique<policy::Usage>(spec_);
   for (const auto& [job, l] : open_) AddUsage(l, +1);
   version_++;
 }
@@ -158,7 +157,7 @@ Result<AcquireResult> QuotaState::Acquire(const AcquireRequest& req, int64_t now
     if (std::isfinite(spec_.tenants[t].budget_gpu_hours)) {
       BudgetInfo b = BudgetOf(t, now_ms);
       policy::BudgetCheck bc = policy::CheckBudget(spec_, t, p, req.gpus, req.time_limit_s,
-                                                   b.used_gpu_s, b.committed_gpu_s);
+                                                   b.used_gpu_s, b.committed_gpu_s, Seconds(now_ms));
       if (bc.verdict != policy::BudgetVerdict::kOk) {
         r.reason = bc.reason;
         return r;

@@ -69,6 +69,20 @@ std::string Pick(const std::string& flag, const std::string& from_config) {
 
 }  // namespace
 
+int ParseSignal(const std::string& name) {
+  static const std::pair<const char*, int> kSignals[] = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+      {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"CONT", SIGCONT},
+      {"STOP", SIGSTOP}, {"URG", SIGURG},   {"XCPU", SIGXCPU}};
+  std::string n = name.rfind("SIG", 0) == 0 ? name.substr(3) : name;
+  for (const auto& [k, v] : kSignals)
+    if (n == k) return v;
+  char* end = nullptr;
+  long v = std::strtol(n.c_str(), &end, 10);
+  if (!n.empty() && *end == '\0' && v > 0 && v < 65) return static_cast<int>(v);
+  return -1;
+}
+
 int RunDaemon(const DaemonOptions& options) {
   // Paths are made absolute first: a daemonized process runs in /.
   DaemonOptions o = options;
@@ -93,6 +107,12 @@ int RunDaemon(const DaemonOptions& options) {
   double lease_timeout = o.lease_timeout_s >= 0 ? o.lease_timeout_s : ds.lease_timeout_s;
   double poll = o.poll_interval_s > 0 ? o.poll_interval_s : ds.poll_interval_s;
   double grace = o.preempt_grace_s >= 0 ? o.preempt_grace_s : ds.preempt_grace_s;
+  int preempt_signal = ParseSignal(o.preempt_signal);
+  if (preempt_signal < 0) {
+    std::fprintf(stderr, "egret-quotad: --preempt-signal '%s' is not a signal (e.g. USR1, TERM, 10)\n",
+                 o.preempt_signal.c_str());
+    return 2;
+  }
 
   if (auto s = MakeDirs(state_dir, 0700); !s.ok()) {
     std::fprintf(stderr, "egret-quotad: %s\n", s.error().message().c_str());
@@ -198,6 +218,9 @@ int RunDaemon(const DaemonOptions& options) {
   srv.unix_path = socket;
   srv.tcp_address = tcp;
   srv.io_threads = o.io_threads;
+  srv.frame_timeout_s = o.request_timeout_s;
+  srv.idle_timeout_s = o.idle_timeout_s;
+  srv.max_connections_per_uid = o.max_connections_per_uid;
   auto server = Server::Start(srv, &service, &registry);
   if (!server.ok()) {
     Log(server.error().message());
@@ -219,6 +242,7 @@ int RunDaemon(const DaemonOptions& options) {
     QueueManagerOptions qo;
     qo.poll_interval_s = poll;
     qo.preempt_grace_s = grace;
+    qo.default_signal = preempt_signal;
     qm = std::make_unique<QueueManager>(&engine, slurm.get(), qo);
     qm->Start();
   }

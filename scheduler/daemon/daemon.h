@@ -23,10 +23,17 @@ struct DaemonOptions {
   std::string log_file;   // when not in the foreground; default STATE_DIR/quotad.log
   bool slurm = true;      // false: no queue manager (leases only via the socket)
   int io_threads = 1;
+  double request_timeout_s = 5;  // a request must arrive whole within this of its first byte
+  double idle_timeout_s = 600;
+  size_t max_connections_per_uid = 64;
   double lease_timeout_s = -1;  // < 0: from the config
   double poll_interval_s = -1;
   double preempt_grace_s = -1;
+  std::string preempt_signal = "USR1";  // name (USR1, SIGTERM) or number
 };
+
+// "USR1", "SIGUSR1", "10" -> 10; -1 when unknown.
+int ParseSignal(const std::string& name);
 
 // Runs until SIGTERM/SIGINT; returns the process exit code. Fatal start-up errors are printed
 // to stderr and give a non-zero code.

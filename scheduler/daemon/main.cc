@@ -29,9 +29,16 @@ int main(int argc, char** argv) {
       ("log-file", po::value(&o.log_file), "log here when daemonized (default STATE_DIR/quotad.log)")
       ("no-slurm", "do not talk to slurmctld (leases only through the socket)")
       ("io-threads", po::value(&o.io_threads)->default_value(1), "socket I/O threads")
+      ("request-timeout", po::value(&o.request_timeout_s)->default_value(5),
+       "seconds a client has to send a whole request once it started")
+      ("idle-timeout", po::value(&o.idle_timeout_s)->default_value(600), "seconds before an idle connection is closed")
+      ("max-connections-per-user", po::value(&o.max_connections_per_uid)->default_value(64),
+       "open connections allowed per non-root uid")
       ("lease-timeout", po::value(&o.lease_timeout_s), "seconds without heartbeat before a lease expires (0: never)")
       ("poll-interval", po::value(&o.poll_interval_s), "seconds between reads of the Slurm queue")
-      ("preempt-grace", po::value(&o.preempt_grace_s), "seconds between the preemption signal and the requeue");
+      ("preempt-grace", po::value(&o.preempt_grace_s), "seconds between the preemption signal and the requeue")
+      ("preempt-signal", po::value(&o.preempt_signal)->default_value("USR1"),
+       "signal sent to a job being preempted, so it can checkpoint");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);

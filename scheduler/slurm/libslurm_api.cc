@@ -66,8 +66,6 @@ class LibSlurmApi final : public SlurmApi {
       s.start_time = j.start_time;
       s.end_time = j.end_time;
       s.time_limit_s = (j.time_limit == INFINITE || j.time_limit == NO_VAL) ? 0 : j.time_limit * 60.0;
-      s.warn_signal = j.warn_signal;
-      s.warn_batch_only = (j.warn_flags & KILL_JOB_BATCH) != 0;
       s.restart_cnt = j.restart_cnt;
       if (WIFSIGNALED(j.exit_code)) s.exit_signal = WTERMSIG(j.exit_code);
       else if (WIFEXITED(j.exit_code)) s.exit_code = WEXITSTATUS(j.exit_code);

@@ -278,9 +278,10 @@ PassReport QueueManager::RunPass() {
     if (!st.ok()) {
       // The job went away between the read and the release: give the lease back.
       Log(st.error().message() + "; closing its lease");
-      engine_->MutateSync([&](QuotaState& s, std::vector<LedgerOp>* ops) {
+      auto closed = engine_->MutateSync([&](QuotaState& s, std::vector<LedgerOp>* ops) {
         return s.Release(ar.lease.job_id, now, "reconciled", now, ops).closed;
       });
+      if (!closed.ok()) Log(closed.error().message());
       continue;
     }
     report.admitted++;

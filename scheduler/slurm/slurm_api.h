@@ -27,8 +27,11 @@ struct SlurmJob {
   int gpus = 0;  // total GPUs the job asks for (or holds)
   int64_t submit_time = 0, start_time = 0, end_time = 0;  // unix seconds
   double time_limit_s = 0;                                 // 0 = none (INFINITE)
-  int warn_signal = 0;                                     // --signal=[B:]SIG, 0 if none
-  bool warn_batch_only = false;                            // the B: of --signal
+  // Slurm 22.05 does not report a job's --signal through libslurm (nor to job_submit.lua),
+  // so the preemption signal is the daemon's (--preempt-signal); an adapter for a Slurm that
+  // does may fill these.
+  int warn_signal = 0;
+  bool warn_batch_only = false;
   int restart_cnt = 0;
   int exit_signal = 0;  // for finished jobs: the signal that ended it, 0 if none
   int exit_code = 0;
