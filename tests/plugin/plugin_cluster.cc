@@ -5,9 +5,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <ctime>
 #include <regex>
 
 #include "common/strings.h"
+#include "scheduler/client/quotad_client.h"
 
 namespace egret::testing {
 
@@ -89,6 +91,41 @@ std::vector<std::string> JobDirsOf(const std::string& dir, long job_id) {
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.path().filename().string().rfind(prefix, 0) == 0) out.push_back(e.path().string());
   return out;
+}
+
+Result<nlohmann::json> QuotadView(const std::string& view) {
+  EGRET_ASSIGN_OR_RETURN(plugin::Config c, RunningPluginConfig());
+  EGRET_ASSIGN_OR_RETURN(auto client, quotad::Client::Connect(c.socket, 5));
+  EGRET_ASSIGN_OR_RETURN(std::string text, client->Query(view));
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Error("egret-quotad's " + view + " view is not JSON: " + text);
+  if (j.contains("result")) return j["result"];
+  return j;
+}
+
+namespace {
+bool Fixture(const std::string& what) {
+  std::vector<std::string> argv = {SourceDir() + "/tests/fixtures/quotad", what};
+  if (what == "start") argv.push_back(BuildDir());
+  auto r = RunProcess(argv);
+  return r.ok() && r->exit_code == 0;
+}
+}  // namespace
+
+bool StopQuotad() { return Fixture("stop"); }
+bool StartQuotad() { return Fixture("start"); }
+
+int64_t SlurmTime(const std::string& field) {
+  std::tm t{};
+  if (!strptime(field.c_str(), "%Y-%m-%dT%H:%M:%S", &t)) return -1;
+  t.tm_isdst = -1;
+  return static_cast<int64_t>(std::mktime(&t));
+}
+
+std::vector<std::string> NodeStates() {
+  auto r = RunProcess({"sinfo", "-h", "-N", "-o", "%T"});
+  if (!r.ok()) return {};
+  return Split(r->out, '\n', true);
 }
 
 }  // namespace egret::testing

@@ -3,9 +3,13 @@
 // would, and batch jobs whose output is a list of KEY=VALUE facts.
 #pragma once
 
+#include <unistd.h>
+
 #include <map>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "plugins/config.h"
 #include "tests/support/slurm.h"
@@ -42,5 +46,29 @@ std::string FirstNode();
 
 // Entries of DIR whose names start with "<job_id>-" (a job's private directories).
 std::vector<std::string> JobDirsOf(const std::string& dir, long job_id);
+
+// egret-quotad, asked as root (an admin): a read-only view ("leases", "why:42", ...).
+Result<nlohmann::json> QuotadView(const std::string& view);
+
+// Stops / starts the cluster's egret-quotad (tests/fixtures/quotad); true when it worked.
+bool StopQuotad();
+bool StartQuotad();
+
+// Seconds since the epoch of a Slurm time field ("2026-11-25T20:42:16", local time).
+int64_t SlurmTime(const std::string& field);
+
+// Polls until PRED holds for the job (every 100 ms) or TIMEOUT_S passes.
+template <typename Pred>
+bool WaitFor(long job_id, Pred pred, double timeout_s) {
+  for (int i = 0; i < timeout_s * 10; ++i) {
+    auto j = GetJob(job_id);
+    if (j && pred(*j)) return true;
+    ::usleep(100000);
+  }
+  return false;
+}
+
+// Node states of the cluster ("idle", "mixed", "drained", ...).
+std::vector<std::string> NodeStates();
 
 }  // namespace egret::testing
