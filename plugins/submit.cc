@@ -13,9 +13,8 @@ namespace {
 
 // srun inside an existing allocation creates a step, not a job: nothing to admit here (the
 // account cannot change), and the step is checked on the node.
-bool StepOfExistingJob(spank_t sp) {
+bool StepOfExistingJob() {
   if (spank_context() != S_CTX_LOCAL) return false;
-  (void)sp;
   const char* id = std::getenv("SLURM_JOB_ID");
   if (!id) id = std::getenv("SLURM_JOBID");
   return id && *id;
@@ -28,10 +27,10 @@ int Refuse(const std::string& message) {
 
 }  // namespace
 
-int SubmitInitPostOpt(spank_t sp) {
+int SubmitInitPostOpt(spank_t /*sp*/) {
   PluginState& s = State();
   if (!s.config_error.empty()) return Refuse(s.config_error);
-  if (StepOfExistingJob(sp)) return 0;
+  if (StepOfExistingJob()) return 0;
 
   auto request = ReadSubmitOptions();
   if (!request.ok()) {
@@ -40,6 +39,7 @@ int SubmitInitPostOpt(spank_t sp) {
     return 0;
   }
   SubmitRequest& r = *request;
+  if (spank_context() == S_CTX_LOCAL && !r.jobid.empty()) return 0;  // srun --jobid=N
   auto choice = ChooseTenant(s.tenant_option, r.account);
   if (!choice.ok()) return Refuse(choice.error().message());
   if (choice->set_account) {

@@ -59,6 +59,7 @@ Result<SubmitRequest> ReadSubmitOptions() {
   r.gpus_per_task = Get(t, "gpus-per-task");
   r.nodes = Get(t, "nodes");
   r.ntasks = Get(t, "ntasks");
+  r.jobid = Get(t, "jobid");
   return r;
 }
 

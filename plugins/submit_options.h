@@ -16,6 +16,7 @@ struct SubmitRequest {
   std::string account;
   std::string partition;  // may be a comma list; empty: the cluster's default partition
   std::string gres, gpus, gpus_per_node, gpus_per_task, nodes, ntasks;
+  std::string jobid;  // srun --jobid: a step of an existing job
 };
 
 // Errors when the host process does not offer the option table (a Slurm that changed it).
