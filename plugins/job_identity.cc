@@ -10,7 +10,7 @@ namespace egret::plugin {
 
 Result<JobFacts> LoadJobFacts(uint32_t job_id) {
   job_info_msg_t* msg = nullptr;
-  if (slurm_load_job(&msg, job_id, SHOW_DETAIL) != 0 || !msg) {
+  if (slurm_load_job(&msg, job_id, SHOW_ALL) != 0 || !msg) {
     int e = slurm_get_errno();
     return Error("cannot ask slurmctld about job " + std::to_string(job_id) + ": " +
                  slurm_strerror(e));

@@ -14,8 +14,8 @@ user = os.environ.get("BENCH_USER", "alice")
 tenant = os.environ.get("BENCH_TENANT", "acme")
 partition = os.environ.get("BENCH_PARTITION", "gpu")
 gres = os.environ.get("BENCH_GRES", "gpu:1")
-steps = int(os.environ.get("BENCH_STEPS", "30"))
-submits = int(os.environ.get("BENCH_SUBMITS", "15"))
+steps = int(os.environ.get("BENCH_STEPS", "60"))
+submits = int(os.environ.get("BENCH_SUBMITS", "20"))
 workdir = os.environ["BENCH_DIR"]
 
 with open(conf) as f:
@@ -73,6 +73,8 @@ try:
     for _ in range(3):  # warm caches both ways
         use(with_egret); timed(step, step_env)
         use(without_egret); timed(step, step_env)
+    # Adjacent pairs, in alternating order: the difference within a pair cancels the drift
+    # of a machine shared with other work; the median of the differences is the overhead.
     w, wo = [], []
     for i in range(steps):
         order = [(with_egret, w), (without_egret, wo)]
@@ -103,6 +105,8 @@ finally:
 
 print(json.dumps({
     "steps": steps, "step_ms_with": statistics.median(w), "step_ms_without": statistics.median(wo),
+    "step_overhead_ms": statistics.median([a - b for a, b in zip(w, wo)]),
+    "submit_overhead_ms": statistics.median([a - b for a, b in zip(sw, swo)]),
     "step_p90_with": sorted(w)[int(0.9 * (len(w) - 1))],
     "step_p90_without": sorted(wo)[int(0.9 * (len(wo) - 1))],
     "submits": submits, "submit_ms_with": statistics.median(sw),
