@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "common/strings.h"
 #include "plugins/paths.h"
 
@@ -32,6 +34,20 @@ std::optional<std::string> LeaseMismatch(const quotad::Lease& lease, const JobFa
                     describe(job.account, job.partition, job.gpus);
   if (lease.job_id != job.job_id) why += " (lease of job " + std::to_string(lease.job_id) + ")";
   return why;
+}
+
+Result<bool> TenantListed(std::string_view tenants_view, std::string_view tenant) {
+  auto v = nlohmann::json::parse(tenants_view, nullptr, /*allow_exceptions=*/false);
+  if (v.is_discarded() || !v.is_array())
+    return Error("egret-quotad's tenants view is not a list of tenants");
+  for (const auto& t : v) {
+    if (!t.is_object()) return Error("egret-quotad's tenants view holds a non-object");
+    auto it = t.find("tenant");
+    if (it == t.end() || !it->is_string())
+      return Error("egret-quotad's tenants view holds an entry without a tenant name");
+    if (it->get_ref<const std::string&>() == tenant) return true;
+  }
+  return false;
 }
 
 std::string WithPrefix(std::string_view message) {

@@ -32,6 +32,11 @@ bool IsManaged(const Config& config, std::string_view partition);
 // Why LEASE does not cover JOB, or nothing when it does (same tenant, partition and GPUs).
 std::optional<std::string> LeaseMismatch(const quotad::Lease& lease, const JobFacts& job);
 
+// Whether TENANT is one of the tenants in egret-quotad's "tenants" view (a JSON array of
+// objects with a "tenant" name). Asked as the job's user, the view lists exactly the tenants
+// that user belongs to (admins see all). Errors when the text is not such a view.
+Result<bool> TenantListed(std::string_view tenants_view, std::string_view tenant);
+
 // "egret: WHY; job N not started" — the one shape of every refusal at step start.
 std::string NotStarted(uint32_t job_id, std::string_view why);
 

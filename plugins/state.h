@@ -15,7 +15,7 @@ struct StepDecision {
   enum class Kind {
     kUndecided,        // init_post_opt did not run: refuse
     kAllowed,          // lease (or unmanaged partition without tenant) checked
-    kCheckMembership,  // unmanaged partition with a tenant: ask quotad as the user (user_init)
+    kCheckMembership,  // the job has a tenant: ask quotad, as the user, in user_init
     kDenied,
   };
   Kind kind = Kind::kUndecided;
@@ -31,6 +31,7 @@ struct PluginState {
 
   JobFacts job;               // from slurmctld, remote side
   std::string tenant;         // the verified tenant, empty for none
+  bool managed = false;       // the job's partition needs an admission lease
   std::string host;           // this node's name
   StepDecision decision;
 };

@@ -1,5 +1,6 @@
 #include "plugins/stepd.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +24,14 @@ void Decide(Kind kind, std::string message = "") {
   d.message = std::move(message);
   // In the stepd parent these go to slurmd's log, where an admin looks first.
   if (kind == Kind::kDenied) LogError(d.message);
+}
+
+std::string UserName(uid_t uid) {
+  std::vector<char> buf(16384);
+  passwd pw;
+  passwd* out = nullptr;
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &out) == 0 && out) return out->pw_name;
+  return "uid " + std::to_string(uid);
 }
 
 std::string HostName() {
@@ -100,10 +109,14 @@ void StepInitPostOpt(spank_t sp) {
     return Decide(Kind::kDenied,
                   NotStarted(job_id, "account '" + job.account + "' cannot be a tenant name"));
   s.tenant = job.account;
-  if (managed) return CheckLease(job);
-  // No lease on this partition, but the tenant's data is mounted: the user must belong to
-  // it. quotad answers that for the caller it sees, so user_init (running as the job's user)
-  // asks.
+  s.managed = managed;
+  if (managed) {
+    CheckLease(job);
+    if (s.decision.kind != Kind::kAllowed) return;
+  }
+  // The tenant's data is about to be mounted: the job's user must belong to the tenant,
+  // whatever admitted the job. egret-quotad answers for the caller it sees (SO_PEERCRED), so
+  // user_init, which runs as the job's user, asks.
   Decide(Kind::kCheckMembership);
 }
 
@@ -112,7 +125,6 @@ void StepUserInit(spank_t /*sp*/) {
   if (s.decision.kind != Kind::kCheckMembership) return;
   const Config& c = s.config;
   const JobFacts& job = s.job;
-  auto client = quotad::Client::Connect(c.socket, c.timeout_s);
   auto unreachable = [&](const std::string& why) {
     if (c.failure == FailurePolicy::kOpen) {
       LogError("egret: warning: " + why + "; job " + std::to_string(job.job_id) +
@@ -121,7 +133,22 @@ void StepUserInit(spank_t /*sp*/) {
     }
     Decide(Kind::kDenied, NotStarted(job.job_id, why));
   };
+  auto client = quotad::Client::Connect(c.socket, c.timeout_s);
   if (!client.ok()) return unreachable(client.error().message());
+  if (s.managed) {
+    // Admitted with a lease: only membership is left to check (a budget spent since then
+    // must not stop the job's later steps).
+    auto view = (*client)->Query("tenants");
+    if (!view.ok()) return unreachable(view.error().message());
+    auto listed = TenantListed(*view, job.account);
+    if (!listed.ok()) return unreachable(listed.error().message());
+    if (!*listed)
+      return Decide(Kind::kDenied, NotStarted(job.job_id, "user " + UserName(job.user_id) +
+                                                              " is not a member of tenant " +
+                                                              job.account));
+    return Decide(Kind::kAllowed);
+  }
+  // No lease on this partition: the same check as at submission (member, partition allowed).
   auto verdict = (*client)->CheckSubmit(job.account, job.partition, static_cast<int>(job.gpus));
   if (!verdict.ok()) return unreachable(verdict.error().message());
   if (!verdict->allowed)

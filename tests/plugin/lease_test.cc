@@ -73,6 +73,16 @@ class Lease : public ::testing::Test {
         << how << ": job " << id << " ran " << start << ".." << end << ", lease " << lease.dump();
   }
 
+  // The epilog removes the job's private /tmp and /dev/shm however the job ended.
+  void ExpectPrivateDirsGone(long id, const std::string& how) {
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+      gone = JobDirsOf(cfg_.job_root, id).empty() && JobDirsOf(cfg_.shm_root, id).empty();
+      if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(gone) << how << ": job " << id << "'s private directories are still there";
+  }
+
   plugin::Config cfg_;
   std::string dir_;
   std::vector<long> cleanup_;
@@ -87,6 +97,7 @@ TEST_F(Lease, GpuJobRunsWithItsLeaseAndIsChargedAfterANormalExit) {
   ASSERT_EQ(j.state, "COMPLETED") << Output(s.job_id);
   EXPECT_NE(Output(s.job_id).find("tenant=acme\nlist=acme \n"), std::string::npos) << Output(s.job_id);
   ExpectChargedForElapsed(s.job_id, 2, "normal exit");
+  ExpectPrivateDirsGone(s.job_id, "normal exit");
 }
 
 TEST_F(Lease, ReleasedAfterScancel) {
@@ -97,6 +108,7 @@ TEST_F(Lease, ReleasedAfterScancel) {
   ASSERT_TRUE(RunProcess({"scancel", std::to_string(s.job_id)}).ok());
   EXPECT_EQ(WaitForJob(s.job_id, 30).state, "CANCELLED");
   ExpectChargedForElapsed(s.job_id, 1, "scancel");
+  ExpectPrivateDirsGone(s.job_id, "scancel");
 }
 
 TEST_F(Lease, ReleasedAtTheTimeLimit) {
@@ -108,6 +120,7 @@ TEST_F(Lease, ReleasedAtTheTimeLimit) {
                 ->exit_code, 0);
   EXPECT_EQ(WaitForJob(s.job_id, 60).state, "TIMEOUT");
   ExpectChargedForElapsed(s.job_id, 1, "time limit");
+  ExpectPrivateDirsGone(s.job_id, "time limit");
 }
 
 TEST_F(Lease, KilledSlurmstepdIsReconciledByQuotad) {
@@ -125,6 +138,7 @@ TEST_F(Lease, KilledSlurmstepdIsReconciledByQuotad) {
   EXPECT_EQ(j.state, "CANCELLED");
   ASSERT_TRUE(StartQuotad());
   ExpectChargedForElapsed(s.job_id, 1, "slurmstepd killed");
+  ExpectPrivateDirsGone(s.job_id, "slurmstepd killed");
   for (const auto& st : NodeStates()) EXPECT_EQ(st.find("drain"), std::string::npos) << st;
 }
 

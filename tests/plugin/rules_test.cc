@@ -109,6 +109,17 @@ TEST(PluginAdmission, LeaseMustMatchTenantPartitionAndGpus) {
   EXPECT_NE(why->find("(lease of job 41)"), std::string::npos);
 }
 
+TEST(PluginAdmission, MembershipFromTheTenantsView) {
+  const char* view = R"([{"tenant":"acme","members":["alice"]},{"tenant":"initech"}])";
+  EXPECT_TRUE(*TenantListed(view, "acme"));
+  EXPECT_TRUE(*TenantListed(view, "initech"));
+  EXPECT_FALSE(*TenantListed(view, "globex"));
+  EXPECT_FALSE(*TenantListed("[]", "acme"));
+  EXPECT_FALSE(TenantListed("{\"tenant\":\"acme\"}", "acme").ok());
+  EXPECT_FALSE(TenantListed("[{\"name\":\"acme\"}]", "acme").ok());
+  EXPECT_FALSE(TenantListed("not json", "acme").ok());
+}
+
 TEST(PluginAdmission, ManagedUnlessListedUnmanaged) {
   Config c;
   c.unmanaged = {"cpu", "debug"};
