@@ -19,12 +19,23 @@ Engine::Engine(std::shared_ptr<const config::Config> config, std::unique_ptr<Led
     : state_(std::make_unique<QuotaState>(std::move(config), snapshot)),
       audit_(audit),
       clock_(std::move(clock)) {
-  committer_ = std::make_unique<GroupCommitter>(std::move(ledger), std::move(on_fatal));
+  auto* commit_s = metrics->AddHistogram(
+      "egret_quotad_ledger_commit_seconds", "Duration of a ledger commit (its fsync included)",
+      {100e-6, 250e-6, 500e-6, 1e-3, 2e-3, 5e-3, 10e-3, 25e-3, 50e-3, 0.1, 0.5});
+  auto* batch = metrics->AddHistogram("egret_quotad_ledger_commit_ops",
+                                      "Operations per ledger commit (group commit batch size)",
+                                      {1, 2, 4, 8, 16, 32, 64, 128, 512, 4096});
+  committer_ = std::make_unique<GroupCommitter>(std::move(ledger), std::move(on_fatal),
+                                                [commit_s, batch](double s, size_t n) {
+                                                  commit_s->Observe(s);
+                                                  batch->Observe(static_cast<double>(n));
+                                                });
   for (const char* o : {"granted", "borrowed", "denied", "queued", "released", "expired",
                         "preempted", "reconciled"})
     decisions_[o] = metrics->AddCounter("egret_quotad_decisions_total", "Decisions by outcome",
                                         std::string("outcome=\"") + o + "\"");
   metrics->AddCollector([this](std::string* out) { CollectMetrics(out); });
+
 }
 
 Engine::~Engine() { committer_.reset(); }

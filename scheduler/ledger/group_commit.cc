@@ -7,9 +7,11 @@ namespace egret::quotad {
 
 GroupCommitter::GroupCommitter(std::unique_ptr<Ledger> ledger,
                                std::function<void(const Error&)> on_fatal,
+                               std::function<void(double, size_t)> observe,
                                double checkpoint_every_s, size_t max_batch)
     : ledger_(std::move(ledger)),
       on_fatal_(std::move(on_fatal)),
+      observe_(std::move(observe)),
       checkpoint_every_s_(checkpoint_every_s),
       max_batch_(max_batch) {
   thread_ = std::thread([this] { Run(); });
@@ -105,6 +107,7 @@ void GroupCommitter::Run() {
       stats_.ops += nops;
       stats_.last_commit_ms = ms;
     }
+    if (observe_) observe_(ms / 1000.0, nops);
     for (auto& p : batch)
       if (p.done) p.done(st);
     batch.clear();

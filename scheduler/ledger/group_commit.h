@@ -33,8 +33,10 @@ class GroupCommitter {
 
   // Takes over LEDGER (already loaded). CHECKPOINT_EVERY_S: how often a separate connection
   // copies the WAL into the database.
+  // OBSERVE, if set, is called after every commit with its duration (seconds) and op count.
   GroupCommitter(std::unique_ptr<Ledger> ledger, std::function<void(const Error&)> on_fatal,
-                 double checkpoint_every_s = 1.0, size_t max_batch = 4096);
+                 std::function<void(double, size_t)> observe = {}, double checkpoint_every_s = 1.0,
+                 size_t max_batch = 4096);
   ~GroupCommitter();  // commits what is queued, then stops
 
   // DONE runs on the committer thread after the commit covering OPS (or with the error).
@@ -55,6 +57,7 @@ class GroupCommitter {
 
   std::unique_ptr<Ledger> ledger_;
   std::function<void(const Error&)> on_fatal_;
+  std::function<void(double, size_t)> observe_;
   double checkpoint_every_s_;
   size_t max_batch_;
 

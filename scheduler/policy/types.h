@@ -93,10 +93,37 @@ struct Options {
   bool quotas = true;        // false: only physical capacity limits admission
   bool borrowing = true;     // admit beyond nominal with idle quota lent inside the cohort
   bool reclaim = true;       // preempt borrowed jobs when a lender needs its nominal back
+  // A tenant's next job that needs borrowing may preempt borrowed jobs of tenants holding a
+  // larger share than it would (fair_preemption.h).
+  bool fair_preemption = true;
+  // Also preempt when the preemptor ends below the victim's share before preemption (Kueue's
+  // LessThanInitialShare), not only when it ends no higher than the victim's share after.
+  bool fair_preemption_initial_share = true;
+  // With the initial-share rule, the victim's share must exceed the preemptor's final share by
+  // this fraction (hysteresis against chains of preemptions over small differences).
+  double fair_preemption_margin = 0.5;
+  // Fair preemption spares jobs whose time limit ends within this many seconds.
+  double fair_preemption_min_left_s = 1800;
   bool reservation = true;   // backfill: hold GPUs for the highest-priority blocked job
+  // A tenant's jobs that fit its unused nominal quota may start ahead of its own earlier job
+  // that waits to borrow: the quota is theirs either way.
+  bool nominal_backfill = false;
+  // A job gets a reservation only after waiting this long (Slurm's bf_min_age_reserve).
+  double reservation_min_age_s = 0;
+  // A reservation does not count on borrowing the nominal quota of tenants that have jobs
+  // waiting (they will claim it themselves, ahead of any reservation): a reservation that
+  // could only start by borrowing from busy tenants is not made, so it holds no GPUs idle.
+  bool reservation_counts_guarantees = true;
   bool budgets = true;
+  // Fairshare order counts each tenant's running GPUs as usage too: held normalised GPUs x
+  // running_weight x half_life / ln 2 (what a steady rate amounts to in decayed usage), and a
+  // pass re-ranks tenants as it admits their jobs. 0 is Slurm's classic order, from decayed
+  // past usage alone, fixed for the pass (the simulator's "fairshare" baseline).
+  double running_weight = 1;
   // How long a signalled job is expected to take to checkpoint and exit, for reservations.
   double preempt_grace_s = 120;
+  // Write Waiting::reason texts. The simulator turns this off: it needs the decisions only.
+  bool explain = true;
 };
 
 enum class Outcome { kGranted, kBorrowed, kQueued, kDenied };

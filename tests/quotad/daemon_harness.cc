@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -43,7 +44,9 @@ Daemon::~Daemon() {
 
 Status Daemon::Start() {
   std::vector<std::string> args = {QuotadBinary(), "--config", config_path_, "--state-dir", state_dir(),
-                                   "--socket", socket_, "--metrics", "off", "--no-slurm", "--foreground"};
+                                   "--socket", socket_, "--no-slurm", "--foreground"};
+  if (std::find(extra_.begin(), extra_.end(), "--metrics") == extra_.end())
+    args.insert(args.end(), {"--metrics", "off"});
   args.insert(args.end(), extra_.begin(), extra_.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -79,6 +79,7 @@ TEST(Reservation, BackfillMayUseGPUsTheReservedJobDoesNotNeed) {
   s.pending = {Job(10, kA, 5, 1), Job(11, kB, 1, 2, 10000), Job(12, kB, 1, 3, 10000)};
   Options o;
   o.quotas = false;
+  o.running_weight = 0;  // a ranks first by past usage (none for either: submit order)
   Decisions d = Schedule(spec, s, 10, o);
   ASSERT_NE(FindWaiting(d, 10), nullptr);
   EXPECT_EQ(FindWaiting(d, 10)->reserved_start, 100);
