@@ -88,4 +88,21 @@ int64_t MinNodes(std::string_view nodes) {
   return n == 0 ? 1 : n;
 }
 
+int64_t SubmitGpus(std::string_view gres, std::string_view gpus, std::string_view gpus_per_node,
+                   std::string_view gpus_per_task, std::string_view nodes,
+                   std::string_view ntasks) {
+  auto count = [](std::string_view v) -> int64_t {
+    if (Trim(v).empty()) return 0;
+    int64_t n = GpusInTres("gpu:" + std::string(Trim(v)));  // "4" or "a100:4"
+    return n < 0 ? 0 : n;
+  };
+  int64_t n_nodes = MinNodes(nodes);
+  if (n_nodes < 1) n_nodes = 1;
+  int64_t n_tasks = ParseCount(Trim(ntasks));
+  if (n_tasks < 1) n_tasks = 1;
+  int64_t per_node = GpusInTres(gres);
+  if (per_node < 0) per_node = 0;
+  return count(gpus) + (per_node + count(gpus_per_node)) * n_nodes + count(gpus_per_task) * n_tasks;
+}
+
 }  // namespace egret::plugin

@@ -21,4 +21,12 @@ int64_t JobGpus(std::string_view per_job, std::string_view per_node, std::string
 // The minimum node count of a --nodes value ("2", "2-4", "" -> 1). -1 when malformed.
 int64_t MinNodes(std::string_view nodes);
 
+// The GPUs a submission asks for in total, from sbatch/srun option values as Slurm stores
+// them: --gres ("gpu:2", "gres:gpu:a100:2"), --gpus ("4", "a100:4"), --gpus-per-node,
+// --gpus-per-task, --nodes ("2", "2-4") and --ntasks. Advisory (egret-quotad recounts from
+// slurmctld); malformed parts count as 0.
+int64_t SubmitGpus(std::string_view gres, std::string_view gpus, std::string_view gpus_per_node,
+                   std::string_view gpus_per_task, std::string_view nodes,
+                   std::string_view ntasks);
+
 }  // namespace egret::plugin

@@ -2,8 +2,6 @@
 
 #include <dlfcn.h>
 
-#include <cerrno>
-#include <cstdlib>
 
 #include "plugins/gpus.h"
 
@@ -88,18 +86,7 @@ Result<std::string> DefaultPartition() {
 }
 
 int64_t RequestedGpus(const SubmitRequest& r) {
-  auto num = [](const std::string& s) -> int64_t {
-    if (s.empty()) return 0;
-    int64_t n = GpusInTres("gpu:" + s);  // "4" or "a100:4"
-    return n < 0 ? 0 : n;
-  };
-  int64_t nodes = MinNodes(r.nodes);
-  int64_t tasks = r.ntasks.empty() ? 1 : std::atoll(r.ntasks.c_str());
-  if (nodes < 1) nodes = 1;
-  if (tasks < 1) tasks = 1;
-  int64_t per_node = GpusInTres(r.gres);
-  if (per_node < 0) per_node = 0;
-  return num(r.gpus) + (per_node + num(r.gpus_per_node)) * nodes + num(r.gpus_per_task) * tasks;
+  return SubmitGpus(r.gres, r.gpus, r.gpus_per_node, r.gpus_per_task, r.nodes, r.ntasks);
 }
 
 }  // namespace egret::plugin

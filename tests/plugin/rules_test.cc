@@ -81,6 +81,17 @@ TEST(PluginGpus, JobTotalTakesTheFirstTresThatNamesAGpu) {
   EXPECT_EQ(MinNodes("3"), 3);
 }
 
+TEST(PluginGpus, SubmissionTotalsFromSbatchOptions) {
+  EXPECT_EQ(SubmitGpus("gpu:2", "", "", "", "", ""), 2);             // --gres=gpu:2
+  EXPECT_EQ(SubmitGpus("gres:gpu:a100:2", "", "", "", "2", ""), 4);  // --gres=gpu:a100:2 -N2
+  EXPECT_EQ(SubmitGpus("", "4", "", "", "2", ""), 4);                // --gpus=4 -N2
+  EXPECT_EQ(SubmitGpus("", "a100:3", "", "", "", ""), 3);            // --gpus=a100:3
+  EXPECT_EQ(SubmitGpus("", "", "2", "", "3-5", ""), 6);              // --gpus-per-node=2 -N3-5
+  EXPECT_EQ(SubmitGpus("", "", "", "1", "", "4"), 4);                // --gpus-per-task=1 -n4
+  EXPECT_EQ(SubmitGpus("", "", "", "", "", ""), 0);
+  EXPECT_EQ(SubmitGpus("gpu:x:y", "junk:", "", "", "", ""), 0);
+}
+
 JobFacts Job(std::string account, std::string partition, int gpus) {
   JobFacts j;
   j.job_id = 42;
