@@ -42,18 +42,53 @@ ProcessResult RunAs(const std::string& user, const std::vector<std::string>& arg
   return *r;
 }
 
-Submission SbatchAs(const std::string& user, const std::vector<std::string>& args,
-                    const std::string& script) {
+namespace {
+
+Submission Sbatch(const std::string& user, const std::vector<std::string>& args,
+                  const std::string& script, std::vector<std::string> env) {
   std::vector<std::string> argv = {"sbatch"};
   argv.insert(argv.end(), args.begin(), args.end());
   ProcessOptions opts;
   opts.stdin_data = script;
+  opts.env = std::move(env);
   ProcessResult r = RunAs(user, argv, opts);
   Submission s{r.exit_code, r.out, r.err, -1};
   std::smatch m;
   static const std::regex kSubmitted(R"(Submitted batch job (\d+))");
   if (std::regex_search(r.out, m, kSubmitted)) s.job_id = std::stol(m[1]);
   return s;
+}
+
+// A copy of /etc/slurm whose slurm.conf points PlugStackConfig at an empty file.
+std::string ConfigWithoutSpank() {
+  namespace fs = std::filesystem;
+  std::string dir = ClusterDir() + "/etc-nospank";
+  fs::create_directories(dir);
+  for (const auto& e : fs::directory_iterator("/etc/slurm"))
+    if (e.is_regular_file())
+      fs::copy_file(e.path(), dir + "/" + e.path().filename().string(),
+                    fs::copy_options::overwrite_existing);
+  std::ofstream(dir + "/plugstack.conf", std::ios::trunc) << "# no SPANK plugins\n";
+  std::string conf = ReadText(dir + "/slurm.conf");
+  std::ofstream out(dir + "/slurm.conf", std::ios::trunc);
+  for (const auto& line : Split(conf, '\n'))
+    out << (line.rfind("PlugStackConfig=", 0) == 0 ? "PlugStackConfig=" + dir + "/plugstack.conf" : line)
+        << "\n";
+  fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                           fs::perms::others_read | fs::perms::others_exec);
+  return dir + "/slurm.conf";
+}
+
+}  // namespace
+
+Submission SbatchAs(const std::string& user, const std::vector<std::string>& args,
+                    const std::string& script) {
+  return Sbatch(user, args, script, {});
+}
+
+Submission SbatchWithoutSpankAs(const std::string& user, const std::vector<std::string>& args,
+                                const std::string& script) {
+  return Sbatch(user, args, script, {"SLURM_CONF=" + ConfigWithoutSpank()});
 }
 
 std::optional<JobInfo> GetJob(long job_id) {

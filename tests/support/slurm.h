@@ -42,6 +42,12 @@ struct JobInfo {
 };
 
 std::optional<JobInfo> GetJob(long job_id);
+// `sbatch ARGS` as USER through a client config that loads no SPANK plugin, so the job reaches
+// slurmctld without the plugin's submit-time check (any user can point SLURM_CONF at their own
+// copy). For tests of what slurmctld, job_submit.lua and egret-quotad do on their own.
+Submission SbatchWithoutSpankAs(const std::string& user, const std::vector<std::string>& args,
+                                const std::string& script);
+
 // Polls until the job reaches a terminal state (or TIMEOUT_S passes; then state is what it was).
 JobInfo WaitForJob(long job_id, double timeout_s = 60);
 // Polls until PRED holds for the job's info.
