@@ -97,11 +97,12 @@ class Reader {
       out->push_back(Absolute(key, e.as_string()->get()));
     }
   }
-  void StringList(const std::string& key, std::vector<std::string>* out) {
+  void StringOrList(const std::string& key, std::vector<std::string>* out, bool* was_string) {
     const toml::node* n = Take(key);
     if (!n) return;
     if (n->is_string()) {
       *out = {n->as_string()->get()};
+      *was_string = true;
       return;
     }
     if (!n->is_array()) return Wrong(*n, key, "a string or a list of strings");
@@ -330,7 +331,15 @@ Result<JobConfig> ParseJobConfig(const std::string& text, const std::string& sou
   r.Int("lora.r", &c.lora.r, 1);
   r.Float("lora.alpha", &c.lora.alpha, 0, kInf, true);
   r.Float("lora.dropout", &c.lora.dropout, 0, 1, false, true);
-  r.StringList("lora.target_modules", &c.lora.target_modules);
+  std::vector<std::string> targets = c.lora.target_modules;
+  bool targets_is_string = false;
+  r.StringOrList("lora.target_modules", &targets, &targets_is_string);
+  if (targets_is_string) {
+    c.lora.target_regex = targets.front();
+    c.lora.target_modules.clear();
+  } else {
+    c.lora.target_modules = targets;
+  }
 
   r.Float("optimizer.lr", &c.optimizer.lr, 0, kInf, true);
   r.FloatPair("optimizer.betas", &c.optimizer.beta1, &c.optimizer.beta2, 0, 1);
@@ -369,7 +378,7 @@ Result<JobConfig> ParseJobConfig(const std::string& text, const std::string& sou
   if (c.schedule.min_lr > c.optimizer.lr)
     r.Fail("schedule.min_lr", "schedule.min_lr (" + std::to_string(c.schedule.min_lr) +
                                   ") must not exceed optimizer.lr (" + std::to_string(c.optimizer.lr) + ")");
-  if (c.mode == Mode::kLora && c.lora.target_modules.empty())
+  if (c.mode == Mode::kLora && c.lora.target_modules.empty() && c.lora.target_regex.empty())
     r.Fail("lora.target_modules", "lora.target_modules must name at least one module");
   if (!c.adapter_path.empty() && c.mode != Mode::kLora)
     r.Fail("model.adapter", "model.adapter needs train.mode = \"lora\" (to train a full model from a merged "
@@ -423,7 +432,7 @@ nlohmann::json TrajectorySettings(const JobConfig& c, const BatchPlan& plan) {
     j["lora.r"] = c.lora.r;
     j["lora.alpha"] = c.lora.alpha;
     j["lora.dropout"] = c.lora.dropout;
-    j["lora.target_modules"] = Join(c.lora.target_modules, ",");
+    j["lora.target_modules"] = c.lora.target_regex.empty() ? Join(c.lora.target_modules, ",") : "regex:" + c.lora.target_regex;
   }
   j["optimizer.lr"] = c.optimizer.lr;
   j["optimizer.betas"] = std::to_string(c.optimizer.beta1) + "," + std::to_string(c.optimizer.beta2);

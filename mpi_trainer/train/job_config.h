@@ -24,10 +24,11 @@ struct LoraConfig {
   int64_t r = 8;
   double alpha = 16;
   double dropout = 0;
-  // PEFT semantics: a name matches if it equals a module's full name or is its last
-  // dot-separated suffix (e.g. "q_proj"); a name containing regex characters is a regex that
-  // must match the full module name.
+  // PEFT semantics. A list: a module matches when its full name equals an entry or ends with
+  // "." + entry (e.g. "q_proj"). A single string (target_regex): a regex that must match the
+  // whole module name, or "all-linear". Exactly one of the two is set.
   std::vector<std::string> target_modules = {"q_proj", "v_proj"};
+  std::string target_regex;
 };
 
 struct OptimizerConfig {
