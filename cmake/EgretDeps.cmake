@@ -49,6 +49,12 @@ if(NOT PCRE2_FOUND)
   egret_missing("PCRE2" "libpcre2-dev")
 endif()
 
+# --- ICU (Unicode normalisation and character properties for tokenizers) ---
+pkg_check_modules(ICU QUIET IMPORTED_TARGET icu-uc)
+if(NOT ICU_FOUND)
+  egret_missing("ICU" "libicu-dev")
+endif()
+
 # --- BLAS for CPU GEMMs: OpenBLAS with its pthread threading ---
 pkg_check_modules(OPENBLAS QUIET IMPORTED_TARGET openblas)
 if(NOT OPENBLAS_FOUND)
