@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/fs.h"
+#include "mpi_trainer/data/encoder_hf.h"
 #include "mpi_trainer/data/sha256.h"
 #include "mpi_trainer/model/lora.h"
 
@@ -36,28 +37,13 @@ Result<std::unique_ptr<trainer::Model>> BuildJobModel(const JobConfig& c) {
   return model;
 }
 
-Result<std::string> TokenizerFingerprint(const std::string& dir) {
-  data::Sha256 h;
-  bool any = false;
-  for (const char* name : {"tokenizer.json", "encoder.json", "vocab.bpe", "vocab.json", "merges.txt",
-                           "tokenizer_config.json", "chat_template.jinja"}) {
-    std::string p = dir + "/" + name;
-    if (!fs::exists(p)) continue;
-    EGRET_ASSIGN_OR_RETURN(std::string bytes, ReadFile(p));
-    h.Update(std::string(name) + "\n" + std::to_string(bytes.size()) + "\n");
-    h.Update(bytes);
-    any |= std::string(name) != "tokenizer_config.json" && std::string(name) != "chat_template.jinja";
-  }
-  return any ? h.Hex() : std::string();
-}
-
 Status CheckDatasetForModel(const data::DatasetReader& ds, const trainer::Model& model, const std::string& model_dir) {
   const auto& cfg = model.config();
   if (cfg.gpt2() && ds.seq_len() > cfg.max_position_embeddings)
     return Error(ds.path() + ": rows of " + std::to_string(ds.seq_len()) + " tokens exceed the model's " +
                  std::to_string(cfg.max_position_embeddings) +
                  " positions (n_positions); re-import with --seq-len " + std::to_string(cfg.max_position_embeddings));
-  EGRET_ASSIGN_OR_RETURN(std::string tok, TokenizerFingerprint(model_dir));
+  EGRET_ASSIGN_OR_RETURN(std::string tok, data::TokenizerFingerprint(model_dir));
   if (!tok.empty() && tok != ds.meta().tokenizer_sha256)
     return Error(ds.path() + ": was tokenized with another tokenizer (fingerprint " +
                  ds.meta().tokenizer_sha256.substr(0, 12) + ", the model's is " + tok.substr(0, 12) +

@@ -38,10 +38,6 @@ Result<JobData> OpenJobData(const std::vector<std::string>& paths, const trainer
 // Checks one dataset (e.g. the eval set) against the model the same way.
 Status CheckDatasetForModel(const data::DatasetReader& ds, const trainer::Model& model, const std::string& model_dir);
 
-// Fingerprint of the tokenizer files in DIR (tokenizer.json or encoder.json + vocab.bpe, with
-// tokenizer_config.json and chat_template.jinja when present); "" when DIR has none.
-Result<std::string> TokenizerFingerprint(const std::string& dir);
-
 // Packs dataset rows into a model batch. Dataset labels are unshifted (HF convention:
 // labels[t] is token t's own id when trained); the model wants labels[t] = the token
 // position t predicts, so they move one place left. Each segment gets its own document id.
