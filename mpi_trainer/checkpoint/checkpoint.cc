@@ -51,6 +51,7 @@ Status WriteTensors(h5::Group& g, const std::vector<TensorRef>& ts) {
 
 Status ReadTensors(const std::string& path, const h5::File& f, const std::string& group,
                    const std::vector<TensorRef>& ts) {
+  if (ts.empty()) return Ok();
   EGRET_ASSIGN_OR_RETURN(h5::Group g, f.OpenGroup(group));
   EGRET_ASSIGN_OR_RETURN(auto stored, g.Children());
   if (stored.size() != ts.size()) {
@@ -143,7 +144,7 @@ std::string Short(const std::string& fp) { return fp.substr(0, 12); }
 
 std::string ValueText(const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
-Status CheckIdentity(const std::string& path, const h5::File& f, const Identity& want) {
+Status CheckIdentity(const std::string& path, const h5::File& f, const Identity& want, bool same_run) {
   EGRET_ASSIGN_OR_RETURN(h5::Group g, f.OpenGroup("identity"));
   EGRET_ASSIGN_OR_RETURN(std::string fp, g.StringAttr("model_fingerprint"));
   EGRET_ASSIGN_OR_RETURN(std::string model_path, g.StringAttr("model_path"));
@@ -153,6 +154,7 @@ Status CheckIdentity(const std::string& path, const h5::File& f, const Identity&
   EGRET_ASSIGN_OR_RETURN(std::string mode, g.StringAttr("mode"));
   if (mode != want.mode)
     return Error(path + ": checkpoint was written by a " + mode + " run; this job is train.mode = \"" + want.mode + "\"");
+  if (!same_run) return Ok();
   EGRET_ASSIGN_OR_RETURN(std::string traj_text, g.StringAttr("trajectory"));
   auto traj = nlohmann::json::parse(traj_text, nullptr, false);
   if (traj.is_discarded() || !traj.is_object()) return Error(path + ": /identity trajectory is not JSON");
@@ -266,7 +268,7 @@ Result<std::string> Write(const std::string& dir, const Identity& id, const Stat
   return final_path;
 }
 
-Result<State> Read(const std::string& path, const Identity& expected, const TensorGroups& t) {
+Result<State> Read(const std::string& path, const Identity& expected, const TensorGroups& t, bool same_run) {
   if (!fs::exists(path)) return Error(path + ": no such checkpoint");
   EGRET_ASSIGN_OR_RETURN(Marker marker, ReadMarker(path));
   int64_t bytes = static_cast<int64_t>(fs::file_size(path));
@@ -284,7 +286,7 @@ Result<State> Read(const std::string& path, const Identity& expected, const Tens
   if (version != kCheckpointFormatVersion)
     return Error(path + ": checkpoint format version " + std::to_string(version) + ", this egret-train reads " +
                  std::to_string(kCheckpointFormatVersion));
-  EGRET_TRY(CheckIdentity(path, f, expected));
+  EGRET_TRY(CheckIdentity(path, f, expected, same_run));
 
   State s;
   EGRET_ASSIGN_OR_RETURN(h5::Group sg, f.OpenGroup("state"));

@@ -69,8 +69,9 @@ Result<std::string> FindLatest(const std::string& dir);
 Result<std::vector<std::string>> ListComplete(const std::string& dir);
 
 // Verifies PATH against its marker (size, SHA-256), its format, and EXPECTED; then reads the
-// state and fills every tensor in T (names and shapes must match exactly). Errors name the
-// file and what does not match.
-Result<State> Read(const std::string& path, const Identity& expected, const TensorGroups& t);
+// state and fills every tensor in T (names and shapes must match exactly; an empty group is
+// not read). With SAME_RUN false only the model and mode must match (evaluation, export).
+// Errors name the file and what does not match.
+Result<State> Read(const std::string& path, const Identity& expected, const TensorGroups& t, bool same_run = true);
 
 }  // namespace egret::ckpt

@@ -71,7 +71,10 @@ Result<Example> ParseExample(std::string_view line) {
       json again = json::parse(line);
       (void)again;
     } catch (const json::parse_error& e) {
-      return Error(std::string("not valid JSON: ") + e.what());
+      // "[json.exception.parse_error.101] parse error at line 1, column 5: ..." -> "column 5: ..."
+      std::string what = e.what();
+      auto col = what.find("column ");
+      return Error("not valid JSON: " + (col == std::string::npos ? what : what.substr(col)));
     }
     return Error("not valid JSON");
   }

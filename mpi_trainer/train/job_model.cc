@@ -101,6 +101,7 @@ trainer::Batch MakeBatch(const std::vector<data::Row>& rows) {
 ckpt::TensorGroups TrainableTensors(trainer::Model& model, trainer::AdamW& opt) {
   ckpt::TensorGroups g;
   auto& ps = model.params();
+  // AdamW covers exactly the trainable parameters, in parameter order.
   for (int i = 0; i < opt.size(); ++i) {
     const auto& info = ps.info(opt.param_index(i));
     g.params.push_back({info.name, info.shape, ps.value(opt.param_index(i))});
@@ -108,6 +109,37 @@ ckpt::TensorGroups TrainableTensors(trainer::Model& model, trainer::AdamW& opt) 
     g.adam_v.push_back({info.name, info.shape, opt.v(i)});
   }
   return g;
+}
+
+Result<std::string> JobModelFingerprint(const JobConfig& c) {
+  EGRET_ASSIGN_OR_RETURN(std::string fp, ckpt::ModelFingerprint(c.model_path));
+  if (c.adapter_path.empty()) return fp;
+  data::Sha256 h;
+  h.Update(fp);
+  for (const char* f : {"adapter_config.json", "adapter_model.safetensors"}) {
+    EGRET_ASSIGN_OR_RETURN(std::string s, data::Sha256File(c.adapter_path + "/" + f));
+    h.Update(s);
+  }
+  return h.Hex();
+}
+
+Result<std::string> LoadCheckpointWeights(const JobConfig& c, trainer::Model& model, const std::string& path_in) {
+  std::string path = path_in;
+  if (path == "auto") {
+    EGRET_ASSIGN_OR_RETURN(path, ckpt::FindLatest(c.checkpoint.dir));
+    if (path.empty()) return Error(c.checkpoint.dir + ": no complete checkpoint");
+  }
+  ckpt::Identity id;
+  EGRET_ASSIGN_OR_RETURN(id.model_fingerprint, JobModelFingerprint(c));
+  id.model_path = c.model_path;
+  id.mode = ModeName(c.mode);
+  ckpt::TensorGroups t;
+  auto& ps = model.params();
+  for (int i = 0; i < ps.count(); ++i)
+    if (ps.info(i).trainable) t.params.push_back({ps.info(i).name, ps.info(i).shape, ps.value(i)});
+  auto read = ckpt::Read(path, id, t, /*same_run=*/false);
+  if (!read.ok()) return read.error();
+  return path;
 }
 
 }  // namespace egret::train

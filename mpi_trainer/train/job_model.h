@@ -46,4 +46,12 @@ trainer::Batch MakeBatch(const std::vector<data::Row>& rows);
 // The trainable tensors, their AdamW moments, in a stable order, for checkpoints.
 ckpt::TensorGroups TrainableTensors(trainer::Model& model, trainer::AdamW& opt);
 
+// The base model's fingerprint, combined with model.adapter's files when there is one.
+Result<std::string> JobModelFingerprint(const JobConfig& c);
+
+// Loads the trained weights of checkpoint PATH ("auto": the newest in checkpoint.dir) into
+// MODEL, built by BuildJobModel (evaluation, export): model and mode must match the
+// checkpoint's. Returns the checkpoint's path.
+Result<std::string> LoadCheckpointWeights(const JobConfig& c, trainer::Model& model, const std::string& path);
+
 }  // namespace egret::train

@@ -33,26 +33,14 @@ Status Agree(trainer::Communicator& comm, const Status& local) {
   return Ok();
 }
 
-// Rank 0's status, on every rank.
+// Rank 0's status, on every rank (the others get kReportedByRankZero, so it is printed once).
 Status FromRoot(trainer::Communicator& comm, const Status& st) {
   int64_t len = comm.rank() == 0 ? (st.ok() ? -1 : static_cast<int64_t>(st.error().message().size())) : 0;
   comm.Broadcast(&len, sizeof len, 0);
   if (len < 0) return Ok();
   std::string msg = comm.rank() == 0 ? st.error().message() : std::string(static_cast<size_t>(len), '\0');
   comm.Broadcast(msg.data(), msg.size(), 0);
-  return Error(msg);
-}
-
-Result<std::string> JobModelFingerprint(const JobConfig& c) {
-  EGRET_ASSIGN_OR_RETURN(std::string fp, ckpt::ModelFingerprint(c.model_path));
-  if (c.adapter_path.empty()) return fp;
-  data::Sha256 h;
-  h.Update(fp);
-  for (const char* f : {"adapter_config.json", "adapter_model.safetensors"}) {
-    EGRET_ASSIGN_OR_RETURN(std::string s, data::Sha256File(c.adapter_path + "/" + f));
-    h.Update(s);
-  }
-  return h.Hex();
+  return Error(comm.rank() == 0 ? msg : kReportedByRankZero);
 }
 
 struct Run {

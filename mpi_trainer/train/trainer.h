@@ -35,6 +35,9 @@ struct FinetuneOutcome {
   std::string export_dir;    // adapter/ or model/ (finished runs)
 };
 
+// The error other ranks return for a failure rank 0 reports (the command line prints it once).
+constexpr const char* kReportedByRankZero = "(reported by rank 0)";
+
 // Runs (or resumes) the job. Errors are the same on every rank where they are collective;
 // a rank-local failure (a file this rank cannot read) is reported by that rank.
 Result<FinetuneOutcome> RunFinetune(const JobConfig& config, const FinetuneOptions& options,
