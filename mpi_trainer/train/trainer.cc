@@ -44,6 +44,8 @@ Status FromRoot(trainer::Communicator& comm, const Status& st) {
 }
 
 struct Run {
+  Run(const JobConfig& config, const FinetuneOptions& options, trainer::Communicator& world)
+      : c(config), o(options), comm(world) {}
   const JobConfig& c;
   const FinetuneOptions& o;
   trainer::Communicator& comm;
@@ -273,7 +275,7 @@ Status Run::Evaluate() {
 Result<FinetuneOutcome> RunFinetune(const JobConfig& config, const FinetuneOptions& options,
                                     trainer::Communicator& comm) {
   InstallStopHandlers();
-  Run run{config, options, comm};
+  Run run(config, options, comm);
   EGRET_TRY(run.Setup());
   EGRET_TRY(run.Resume());
   const bool root = comm.rank() == 0;
