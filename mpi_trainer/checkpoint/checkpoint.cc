@@ -186,6 +186,9 @@ std::string CheckpointName(int64_t step) {
 }
 
 Result<std::string> ModelFingerprint(const std::string& model_dir) {
+  // Whole files up to 1 GiB; larger ones by header and 64 evenly spread 64 KiB windows, so
+  // starting a job on a large model does not mean reading all of it.
+  constexpr uint64_t kFullLimit = uint64_t{1} << 30, kWindow = 64 << 10, kWindows = 64;
   data::Sha256 h;
   EGRET_ASSIGN_OR_RETURN(std::string config, ReadFile(model_dir + "/config.json"));
   h.Update(config);
@@ -196,15 +199,30 @@ Result<std::string> ModelFingerprint(const std::string& model_dir) {
   if (ec) return Error(model_dir + ": cannot list: " + ec.message());
   std::sort(files.begin(), files.end());
   for (const auto& path : files) {
+    uint64_t size = fs::file_size(path, ec);
+    if (ec) return Error(path + ": " + ec.message());
+    h.Update(fs::path(path).filename().string() + "\n" + std::to_string(size) + "\n");
+    if (size <= kFullLimit) {
+      EGRET_ASSIGN_OR_RETURN(std::string sha, data::Sha256File(path));
+      h.Update(sha);
+      continue;
+    }
     std::ifstream in(path, std::ios::binary);
     uint64_t header_len = 0;
     in.read(reinterpret_cast<char*>(&header_len), 8);
-    if (!in || header_len > (uint64_t{100} << 20)) return Error(path + ": not a safetensors file");
-    std::string buf(header_len + 65536, '\0');
+    if (!in || header_len > (uint64_t{100} << 20) || header_len + 8 > size) return Error(path + ": not a safetensors file");
+    std::string buf(header_len + 8, '\0');
+    in.seekg(0);
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    buf.resize(static_cast<size_t>(in.gcount()));
-    h.Update(fs::path(path).filename().string());
     h.Update(buf);
+    for (uint64_t w = 0; w < kWindows; ++w) {
+      uint64_t at = (size - kWindow) / (kWindows - 1) * w;
+      buf.assign(kWindow, '\0');
+      in.seekg(static_cast<std::streamoff>(at));
+      in.read(buf.data(), static_cast<std::streamsize>(kWindow));
+      h.Update(buf.data(), static_cast<size_t>(in.gcount()));
+    }
+    if (!in) return Error(path + ": read error while fingerprinting");
   }
   return h.Hex();
 }

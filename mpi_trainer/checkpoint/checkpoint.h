@@ -50,9 +50,9 @@ struct TensorGroups {
   std::vector<TensorRef> params, adam_m, adam_v;
 };
 
-// A fingerprint of a Hugging Face model directory: SHA-256 over config.json, every
-// *.safetensors header and the first 64 KiB of each file's tensor data. Cheap for large
-// models, and different for different weights in practice.
+// A fingerprint of a Hugging Face model directory: SHA-256 over config.json and every
+// *.safetensors file (whole up to 1 GiB; beyond, its header and 64 evenly spread 64 KiB
+// windows, so a large model is not read in full at every start).
 Result<std::string> ModelFingerprint(const std::string& model_dir);
 
 std::string CheckpointName(int64_t step);  // "step-00000100.h5"

@@ -22,7 +22,7 @@ using namespace egret::train;
 namespace {
 
 int RunFinetuneCmd(const std::vector<std::string>& args) {
-  std::string config_path, resume, output, mode, model;
+  std::string config_path, resume, output, mode, model, dump_gradients;
   std::vector<std::string> sets, data;
   int64_t steps = 0, seed = -1;
   int threads = 0;
@@ -41,7 +41,9 @@ int RunFinetuneCmd(const std::vector<std::string>& args) {
       ("steps", po::value(&steps), "= --set train.steps=N")
       ("seed", po::value(&seed), "= --set train.seed=N")
       ("threads", po::value(&threads), "compute threads per rank (default: the node's cores / ranks on the node)")
-      ("quiet", po::bool_switch(&quiet), "no progress lines");
+      ("quiet", po::bool_switch(&quiet), "no progress lines")
+      ("dump-gradients", po::value(&dump_gradients),
+       "diagnostics: write the first step's all-reduced gradient (before clipping) to this HDF5 file");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(opts).run(), vm);
@@ -83,6 +85,7 @@ int RunFinetuneCmd(const std::vector<std::string>& args) {
   fo.resume = resume;
   fo.threads = threads;
   fo.progress = !quiet;
+  fo.dump_gradients = dump_gradients;
   auto out = RunFinetune(*config, fo, *comm);
   if (!out.ok()) {
     egret::trainer::cli::ReportError("finetune", *comm, out.error().message());

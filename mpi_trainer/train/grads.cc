@@ -50,4 +50,49 @@ size_t GradientRuns::floats() const {
   return n;
 }
 
+void GradientRuns::CopyOut(float* dst) const {
+  for (const auto& [p, n] : runs_) {
+    std::copy(p, p + n, dst);
+    dst += n;
+  }
+}
+
+void GradientRuns::CopyIn(const float* src) {
+  for (auto& [p, n] : runs_) {
+    std::copy(src, src + n, p);
+    src += n;
+  }
+}
+
+void TreeSum::Push(const GradientRuns& runs) {
+  std::vector<float> buf;
+  if (!spare_.empty()) {
+    buf = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  buf.resize(n_);
+  runs.CopyOut(buf.data());
+  stack_.emplace_back(0, std::move(buf));
+  // Merge equal levels: after 2^k pushes the stack holds one sum of a complete subtree.
+  while (stack_.size() >= 2 && stack_[stack_.size() - 1].first == stack_[stack_.size() - 2].first) {
+    auto right = std::move(stack_.back());
+    stack_.pop_back();
+    auto& left = stack_.back();
+    for (size_t i = 0; i < n_; ++i) left.second[i] += right.second[i];
+    ++left.first;
+    spare_.push_back(std::move(right.second));
+  }
+}
+
+void TreeSum::Finish(GradientRuns& runs) {
+  if (stack_.empty()) return;
+  // Incomplete trees (a count that is not a power of two) are added largest first.
+  auto& total = stack_.front().second;
+  for (size_t k = 1; k < stack_.size(); ++k)
+    for (size_t i = 0; i < n_; ++i) total[i] += stack_[k].second[i];
+  runs.CopyIn(total.data());
+  for (auto& e : stack_) spare_.push_back(std::move(e.second));
+  stack_.clear();
+}
+
 }  // namespace egret::train

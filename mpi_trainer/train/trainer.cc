@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include "mpi_trainer/checkpoint/checkpoint.h"
 #include "mpi_trainer/data/sha256.h"
 #include "mpi_trainer/eval/evaluate.h"
+#include "mpi_trainer/h5/h5.h"
 #include "mpi_trainer/model/threads.h"
 #include "mpi_trainer/train/data_order.h"
 #include "mpi_trainer/train/export.h"
@@ -61,12 +63,16 @@ struct Run {
   std::string last_checkpoint;
   int64_t last_checkpoint_step = -1, last_eval_step = -1;
   double last_grad_norm = 0;
+  TreeSum tree{0};
+  bool dumped_gradients = false;
+  Status DumpGradients(const std::string& path);
 
   bool root() const { return comm.rank() == 0; }
 
   Status Setup();
   Status Resume();
-  Result<bool> Step(DataOrder& order, bool stop_requested);  // false: nothing was done (stop)
+  Result<bool> Step(DataOrder& order, int stop_signal);  // false: a rank was asked to stop
+  std::string stopped_by;  // the signal that stopped the run
   Status Checkpoint();
   Status Evaluate();
   void Log(const nlohmann::json& j) {
@@ -101,6 +107,7 @@ Status Run::Setup() {
   ac.eps = static_cast<float>(c.optimizer.eps);
   ac.weight_decay = static_cast<float>(c.optimizer.weight_decay);
   opt = std::make_unique<trainer::AdamW>(model->params(), ac);
+  tree = TreeSum(GradientRuns(model->params()).floats());
 
   identity.model_path = c.model_path;
   identity.mode = ModeName(c.mode);
@@ -165,7 +172,7 @@ Status Run::Resume() {
   return Ok();
 }
 
-Result<bool> Run::Step(DataOrder& order, bool stop_requested) {
+Result<bool> Run::Step(DataOrder& order, int stop_signal) {
   const int64_t A = plan.grad_accum, M = plan.micro_batch_size, G = plan.global_batch_size;
   const int64_t micro_per_step = G / M;
   Status local = Ok();
@@ -181,33 +188,44 @@ Result<bool> Run::Step(DataOrder& order, bool stop_requested) {
     batches.push_back(MakeBatch(rows));
     targets += batches.back().CountTargets();
   }
-  // One all-reduce: global target count, failures, stop requests.
-  int64_t counts[3] = {targets, local.ok() ? 0 : 1, stop_requested ? 1 : 0};
-  comm.AllReduceSum(counts, 3);
+  // One all-reduce: global target count, failures, ranks asked to stop by SIGTERM / SIGUSR1.
+  int64_t counts[4] = {targets, local.ok() ? 0 : 1, stop_signal == SIGTERM, stop_signal == SIGUSR1};
+  comm.AllReduceSum(counts, 4);
   if (!local.ok()) return local.error();
   if (counts[1] > 0) return Error("stopped because another rank failed (its message is in the job output)");
-  if (counts[2] > 0) return false;
+  if (counts[2] + counts[3] > 0) {
+    stopped_by = counts[2] > 0 ? "SIGTERM" : "SIGUSR1";
+    return false;
+  }
 
   const int64_t global_targets = counts[0];
   const float scale = global_targets > 0 ? 1.0f / static_cast<float>(global_targets) : 0.0f;
   auto& ps = model->params();
-  ps.ZeroGrads();
+  GradientRuns runs(ps);
   double sums[2] = {0, 0};  // loss sum, failures
   for (int64_t m = 0; m < static_cast<int64_t>(batches.size()) && local.ok(); ++m) {
+    ps.ZeroGrads();
     // Dropout draws depend on the micro-batch's place in the global batch, not on the rank
     // that runs it, so any rank count gives the same masks.
     model->set_dropout_counter(static_cast<uint64_t>(state.step * micro_per_step + comm.rank() * A + m));
     auto s = model->ForwardBackward(batches[static_cast<size_t>(m)], scale);
     if (!s.ok()) local = s.error();
     else sums[0] += s->loss_sum;
+    if (A > 1) tree.Push(runs);
   }
+  if (A > 1) tree.Finish(runs);
+  if (!local.ok() || batches.empty()) ps.ZeroGrads();
   sums[1] = local.ok() ? 0 : 1;
-  GradientRuns runs(ps);
   runs.AllReduce(comm);
   comm.AllReduceSum(sums, 2);
   if (!local.ok()) return local.error();
   if (sums[1] > 0) return Error("stopped because another rank failed (its message is in the job output)");
 
+  if (!o.dump_gradients.empty() && !dumped_gradients) {
+    dumped_gradients = true;
+    Status st = root() ? DumpGradients(o.dump_gradients) : Ok();
+    EGRET_TRY(FromRoot(comm, st));
+  }
   double norm = runs.Norm();
   if (c.max_grad_norm > 0) {
     // As torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when below 1.
@@ -228,6 +246,19 @@ Result<bool> Run::Step(DataOrder& order, bool stop_requested) {
   model->set_dropout_counter(state.dropout_counter);
   last_grad_norm = norm;
   return true;
+}
+
+Status Run::DumpGradients(const std::string& path) {
+  EGRET_ASSIGN_OR_RETURN(h5::File f, h5::File::Create(path));
+  EGRET_ASSIGN_OR_RETURN(h5::Group g, f.CreateGroup("grads"));
+  auto& ps = model->params();
+  for (int i = 0; i < ps.count(); ++i) {
+    const auto& info = ps.info(i);
+    if (!info.trainable) continue;
+    EGRET_TRY(g.Write(info.name, ps.grad(i), std::vector<uint64_t>(info.shape.begin(), info.shape.end())));
+  }
+  EGRET_TRY(f.SetAttr("step", state.step + 1));
+  return f.Close();
 }
 
 Status Run::Checkpoint() {
@@ -309,7 +340,7 @@ Result<FinetuneOutcome> RunFinetune(const JobConfig& config, const FinetuneOptio
   auto t_start = Clock::now();
   while (run.state.step < run.state.total_steps) {
     auto t0 = Clock::now();
-    EGRET_ASSIGN_OR_RETURN(bool stepped, run.Step(order, StopSignal() != 0));
+    EGRET_ASSIGN_OR_RETURN(bool stepped, run.Step(order, StopSignal()));
     if (!stepped) {
       preempted = true;
       break;
@@ -349,9 +380,9 @@ Result<FinetuneOutcome> RunFinetune(const JobConfig& config, const FinetuneOptio
   if (preempted) {
     out.preempted = true;
     if (root) {
-      run.Log({{"type", "end"}, {"step", run.state.step}, {"status", "preempted"}, {"signal", StopSignal()},
+      run.Log({{"type", "end"}, {"step", run.state.step}, {"status", "preempted"}, {"signal", run.stopped_by},
                {"checkpoint", out.checkpoint}});
-      std::printf("preempted by signal %d at step %lld/%lld; checkpoint %s; resume with --resume auto\n", StopSignal(),
+      std::printf("preempted by %s at step %lld/%lld; checkpoint %s; resume with --resume auto\n", run.stopped_by.c_str(),
                   static_cast<long long>(run.state.step), static_cast<long long>(run.state.total_steps),
                   out.checkpoint.c_str());
       std::fflush(stdout);

@@ -24,6 +24,9 @@ struct FinetuneOptions {
   std::string resume;
   int threads = 0;  // per rank; 0: this node's cores / ranks on this node
   bool progress = true;
+  // Diagnostics: writes the all-reduced gradient of the first step this run takes (before
+  // clipping) to this HDF5 file, one dataset per trainable parameter under /grads.
+  std::string dump_gradients;
   // Called on rank 0 after each step's metrics are written (tests).
   std::function<void(int64_t step)> after_step;
 };
