@@ -26,6 +26,7 @@ namespace {
 
 struct EvalArgs {
   std::string model, adapter, config, checkpoint = "auto", dataset, exact_match, output;
+  std::vector<std::string> sets;
   int max_new_tokens = 64, micro_batch_size = 4, threads = 0;
   bool chat = false;
 };
@@ -36,7 +37,7 @@ Result<nlohmann::json> Evaluate(const EvalArgs& a, trainer::Communicator& comm) 
   std::string model_dir = a.model;
   nlohmann::json out = nlohmann::json::object();
   if (!a.config.empty()) {
-    EGRET_ASSIGN_OR_RETURN(auto c, train::LoadJobConfig(a.config));
+    EGRET_ASSIGN_OR_RETURN(auto c, train::LoadJobConfig(a.config, a.sets));
     EGRET_ASSIGN_OR_RETURN(model, train::BuildJobModel(c));
     EGRET_ASSIGN_OR_RETURN(std::string ck, train::LoadCheckpointWeights(c, *model, a.checkpoint));
     model_dir = c.model_path;
@@ -81,6 +82,7 @@ int RunEval(const std::vector<std::string>& args) {
       ("model", po::value(&a.model), "Hugging Face model directory")
       ("adapter", po::value(&a.adapter), "with --model: a PEFT adapter directory")
       ("config", po::value(&a.config), "instead of --model: a job.toml, evaluated with a checkpoint's weights")
+      ("set", po::value(&a.sets)->composing(), "with --config: the job's --set overrides (repeatable)")
       ("checkpoint", po::value(&a.checkpoint)->default_value("auto"), "with --config: a checkpoint file, or auto (newest)")
       ("dataset", po::value(&a.dataset), "HDF5 eval set (egret-data import): mean loss and perplexity")
       ("exact-match", po::value(&a.exact_match), "JSONL of {\"prompt\", \"answer\"}: greedy generation, exact match")

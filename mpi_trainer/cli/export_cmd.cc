@@ -21,9 +21,11 @@ namespace {
 
 int RunExport(const std::vector<std::string>& args) {
   std::string config, checkpoint = "auto", peft, merged;
+  std::vector<std::string> sets;
   po::options_description opts("egret-train export options");
   opts.add_options()("help,h", "show this help")
       ("config", po::value(&config), "the job.toml the checkpoint belongs to (required)")
+      ("set", po::value(&sets)->composing(), "the job's --set overrides, as given to finetune (repeatable)")
       ("checkpoint", po::value(&checkpoint)->default_value("auto"), "a checkpoint file, or auto (newest complete)")
       ("peft", po::value(&peft), "write the LoRA adapter in PEFT format here")
       ("merged", po::value(&merged), "write merged full weights (HF safetensors + config.json) here");
@@ -36,7 +38,7 @@ int RunExport(const std::vector<std::string>& args) {
     return 2;
   }
   if (vm.count("help")) {
-    std::cout << "usage: egret-train export --config job.toml [--checkpoint FILE|auto] [--peft DIR] [--merged DIR]\n\n"
+    std::cout << "usage: egret-train export --config job.toml [--set key=value ...] [--checkpoint FILE|auto] [--peft DIR] [--merged DIR]\n\n"
               << opts;
     return 0;
   }
@@ -49,7 +51,7 @@ int RunExport(const std::vector<std::string>& args) {
     return 1;
   };
   trainer::SetNumThreads(0);
-  auto c = train::LoadJobConfig(config);
+  auto c = train::LoadJobConfig(config, sets);
   if (!c.ok()) return fail(c.error());
   auto model = train::BuildJobModel(*c);
   if (!model.ok()) return fail(model.error());
