@@ -31,7 +31,7 @@ namespace egret::chat {
 struct RenderOptions {
   bool add_generation_prompt = false;
   // More template variables: tools, documents, enable_thinking, reasoning_effort, ...
-  nlohmann::json variables = nlohmann::json::object();
+  nlohmann::ordered_json variables = nlohmann::ordered_json::object();
 };
 
 // A byte range [begin, end) of the rendered text, from messages[message].
@@ -58,8 +58,8 @@ class ChatTemplate {
   // that may end an assistant turn.
   void SetSpecialTokens(nlohmann::json token_variables, std::vector<std::string> turn_enders);
 
-  Result<std::string> Render(const nlohmann::json& messages, const RenderOptions& options) const;
-  Result<Rendered> RenderWithAssistantSpans(const nlohmann::json& messages,
+  Result<std::string> Render(const nlohmann::ordered_json& messages, const RenderOptions& options) const;
+  Result<Rendered> RenderWithAssistantSpans(const nlohmann::ordered_json& messages,
                                             const RenderOptions& options) const;
   const std::string& name() const;
 

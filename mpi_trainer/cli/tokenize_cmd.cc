@@ -67,13 +67,13 @@ int RunTokenize(const std::vector<std::string>& args) {
   if (vm.count("chat")) {
     auto text = egret::ReadFile(vm["chat"].as<std::string>());
     if (!text.ok()) return Fail(text.error().message());
-    nlohmann::json messages = nlohmann::json::parse(*text, nullptr, false);
+    nlohmann::ordered_json messages = nlohmann::ordered_json::parse(*text, nullptr, false);
     if (messages.is_discarded()) return Fail(vm["chat"].as<std::string>() + ": not valid JSON");
     if (messages.is_object() && messages.contains("messages")) messages = messages["messages"];
     egret::chat::RenderOptions options;
     options.add_generation_prompt = vm.count("generation-prompt") > 0;
     if (vm.count("vars")) {
-      options.variables = nlohmann::json::parse(vm["vars"].as<std::string>(), nullptr, false);
+      options.variables = nlohmann::ordered_json::parse(vm["vars"].as<std::string>(), nullptr, false);
       if (!options.variables.is_object()) return Fail("--vars must be a JSON object");
     }
     auto enc = tok->EncodeChat(messages, options);

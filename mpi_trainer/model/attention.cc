@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "mpi_trainer/model/gemm.h"
+#include "mpi_trainer/model/threads.h"
+#include "mpi_trainer/model/vmath.h"
 
 namespace egret::trainer {
 
@@ -18,11 +20,11 @@ void AttentionForward(const AttentionShape& s, const float* q, const float* k, c
   const int group = s.heads / s.kv_heads;
   const int blocks = (s.q_len + kBlock - 1) / kBlock;
   const int tasks = s.rows * s.heads * blocks;
-#pragma omp parallel
-  {
-    std::vector<float> scores(static_cast<size_t>(kBlock) * s.kv_len);
-#pragma omp for schedule(dynamic, 1)
-    for (int task = 0; task < tasks; ++task) {
+  ParallelTasks(tasks, [&](int64_t task_index) {
+    const int task = static_cast<int>(task_index);
+    thread_local std::vector<float> scores;
+    if (scores.size() < static_cast<size_t>(kBlock) * s.kv_len) scores.resize(static_cast<size_t>(kBlock) * s.kv_len);
+    {
       const int b = task / (s.heads * blocks);
       const int h = (task / blocks) % s.heads;
       const int blk = task % blocks;
@@ -45,8 +47,9 @@ void AttentionForward(const AttentionShape& s, const float* q, const float* k, c
         for (int j = j0; j <= j1; ++j) m = std::max(m, row[j]);
         float sum = 0;
         for (int j = 0; j < j0; ++j) row[j] = 0;
+#pragma omp simd reduction(+ : sum)
         for (int j = j0; j <= j1; ++j) {
-          row[j] = std::exp(row[j] - m);
+          row[j] = ExpF(row[j] - m);
           sum += row[j];
         }
         for (int j = j1 + 1; j < len; ++j) row[j] = 0;
@@ -56,7 +59,7 @@ void AttentionForward(const AttentionShape& s, const float* q, const float* k, c
       }
       Sgemm(false, false, nq, s.head_dim, len, 1.0f, S, len, vb, s.ldv, 0.0f, ob, s.ldo);
     }
-  }
+  });
 }
 
 void AttentionBackward(const AttentionShape& s, const float* q, const float* k, const float* v,
@@ -66,12 +69,14 @@ void AttentionBackward(const AttentionShape& s, const float* q, const float* k, 
   const int group = s.heads / s.kv_heads;
   const int blocks = (s.q_len + kBlock - 1) / kBlock;
   const int tasks = s.rows * s.kv_heads;  // a task owns the dk/dv of one KV head
-#pragma omp parallel
-  {
-    std::vector<float> P(static_cast<size_t>(kBlock) * s.kv_len);
-    std::vector<float> dP(static_cast<size_t>(kBlock) * s.kv_len);
-#pragma omp for schedule(dynamic, 1)
-    for (int task = 0; task < tasks; ++task) {
+  ParallelTasks(tasks, [&](int64_t task_index) {
+    const int task = static_cast<int>(task_index);
+    thread_local std::vector<float> P, dP;
+    if (P.size() < static_cast<size_t>(kBlock) * s.kv_len) {
+      P.resize(static_cast<size_t>(kBlock) * s.kv_len);
+      dP.resize(static_cast<size_t>(kBlock) * s.kv_len);
+    }
+    {
       const int b = task / s.kv_heads, g = task % s.kv_heads;
       const int32_t* st = start + static_cast<long>(b) * s.q_len;
       float* dkb = dk + static_cast<long>(b) * s.kv_len * ldd_kv + g * s.head_dim;
@@ -105,8 +110,9 @@ void AttentionBackward(const AttentionShape& s, const float* q, const float* k, 
             for (int d = 0; d < s.head_dim; ++d) D += o[d] * dd[d];
             const float l = lseb[i];
             for (int j = 0; j < j0; ++j) p[j] = dp[j] = 0;
+#pragma omp simd
             for (int j = j0; j <= j1; ++j) {
-              p[j] = std::exp(p[j] - l);
+              p[j] = ExpF(p[j] - l);
               dp[j] = p[j] * (dp[j] - D);
             }
             for (int j = j1 + 1; j < len; ++j) p[j] = dp[j] = 0;
@@ -119,7 +125,7 @@ void AttentionBackward(const AttentionShape& s, const float* q, const float* k, 
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace egret::trainer

@@ -1,7 +1,6 @@
 #include "mpi_trainer/model/gemm.h"
 
 #include <cblas.h>
-#include <omp.h>
 
 #include <algorithm>
 
@@ -13,7 +12,6 @@ namespace {
 
 void Block(bool ta, bool tb, int m0, int m1, int n0, int n1, int k, float alpha, const float* a,
            int lda, const float* b, int ldb, float beta, float* c, int ldc) {
-  if (m1 <= m0 || n1 <= n0) return;
   const float* ab = ta ? a + m0 : a + static_cast<long>(m0) * lda;
   const float* bb = tb ? b + static_cast<long>(n0) * ldb : b + n0;
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
@@ -21,51 +19,34 @@ void Block(bool ta, bool tb, int m0, int m1, int n0, int n1, int k, float alpha,
               c + static_cast<long>(m0) * ldc + n0, ldc);
 }
 
-// Splits [0, total) into `parts` ranges aligned to `align`.
-inline int Cut(int total, int parts, int i, int align) {
-  if (i >= parts) return total;
-  long units = (total + align - 1) / align;
-  long cut = units * i / parts * align;
-  return static_cast<int>(std::min<long>(cut, total));
-}
-
 }  // namespace
 
 void Sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc) {
   if (m <= 0 || n <= 0) return;
-  const int nt = omp_in_parallel() ? 1 : NumThreads();
-  const double flops = 2.0 * m * n * std::max(k, 1);
-  if (nt == 1 || flops < 4e6 || k == 0) {
-    if (k == 0) {  // cblas leaves C untouched for k == 0 on some builds; make beta apply
-      for (int i = 0; i < m; ++i)
-        for (int j = 0; j < n; ++j) c[static_cast<long>(i) * ldc + j] *= beta;
-      return;
-    }
-    Block(ta, tb, 0, m, 0, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (k <= 0) {  // C = beta * C
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) c[static_cast<long>(i) * ldc + j] *= beta;
     return;
   }
-  // A grid pm x pn = nt with blocks as square as possible, so each thread's panel of A and
-  // B stays small and its block big enough for the BLAS kernel.
-  int best_pm = 1;
-  double best = -1;
-  for (int pm = 1; pm <= nt; ++pm) {
-    if (nt % pm) continue;
-    int pn = nt / pm;
-    double score = std::min(static_cast<double>(m) / pm, static_cast<double>(n) / pn);
-    if (score > best) {
-      best = score;
-      best_pm = pm;
+  // Tiles of 128 x 256, halved (down to 32 x 64) until there are enough of them to share.
+  int tm = 128, tn = 256;
+  auto count = [&] { return static_cast<long>((m + tm - 1) / tm) * ((n + tn - 1) / tn); };
+  if (2.0 * m * n * k >= 2e6) {
+    while (count() < 16 && (tm > 32 || tn > 64)) {
+      if (tn > 64 && (tn >= 2 * tm || tm <= 32)) tn /= 2;
+      else tm /= 2;
     }
+  } else {
+    tm = m;
+    tn = n;
   }
-  const int pm = best_pm, pn = nt / best_pm;
-#pragma omp parallel num_threads(nt)
-  {
-    const int t = omp_get_thread_num();
-    const int bi = t / pn, bj = t % pn;
-    Block(ta, tb, Cut(m, pm, bi, 16), Cut(m, pm, bi + 1, 16), Cut(n, pn, bj, 16),
-          Cut(n, pn, bj + 1, 16), k, alpha, a, lda, b, ldb, beta, c, ldc);
-  }
+  const int bm = (m + tm - 1) / tm, bn = (n + tn - 1) / tn;
+  ParallelTasks(static_cast<int64_t>(bm) * bn, [&](int64_t t) {
+    const int i = static_cast<int>(t / bn), j = static_cast<int>(t % bn);
+    Block(ta, tb, i * tm, std::min(m, (i + 1) * tm), j * tn, std::min(n, (j + 1) * tn), k, alpha, a,
+          lda, b, ldb, beta, c, ldc);
+  });
 }
 
 }  // namespace egret::trainer

@@ -1,7 +1,7 @@
 // Row-major single-precision GEMM over the trainer's threads (see threads.h):
-// C[m,n] = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T. Each thread computes one block
-// of C with a single-threaded cblas_sgemm, so the partition (and the result) depends only on
-// the thread count.
+// C[m,n] = alpha * op(A) * op(B) + beta * C, op(X) = X or X^T. C is cut into tiles whose size
+// depends only on (m, n); each tile is one single-threaded cblas_sgemm, taken by whichever
+// thread is free. The result is the same for any thread count.
 #pragma once
 
 namespace egret::trainer {

@@ -6,6 +6,7 @@
 #include "mpi_trainer/model/gemm.h"
 #include "mpi_trainer/model/kernels.h"
 #include "mpi_trainer/model/net.h"
+#include "mpi_trainer/model/threads.h"
 
 namespace egret::trainer::detail {
 
@@ -25,13 +26,14 @@ void Dropout(const Linear& l, const LoraSaved& s, int n, const float* x, int ldx
   const uint64_t key = Mix(s.seed ^ Mix(s.counter ^ Mix(static_cast<uint64_t>(l.lora_id))));
   const uint64_t threshold = static_cast<uint64_t>(static_cast<double>(l.dropout) * (1ull << 24));
   const float keep_scale = 1.0f / (1.0f - l.dropout);
-#pragma omp parallel for schedule(static)
-  for (int r = 0; r < n; ++r)
-    for (int c = 0; c < l.in; ++c) {
-      const uint64_t idx = static_cast<uint64_t>(r) * l.in + c;
-      const bool keep = (Mix(key ^ idx) >> 40) >= threshold;
-      out[static_cast<long>(r) * ldo + c] = keep ? x[static_cast<long>(r) * ldx + c] * keep_scale : 0.0f;
-    }
+  ParallelFor(n, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int c = 0; c < l.in; ++c) {
+        const uint64_t idx = static_cast<uint64_t>(r) * l.in + c;
+        const bool keep = (Mix(key ^ idx) >> 40) >= threshold;
+        out[r * ldo + c] = keep ? x[r * ldx + c] * keep_scale : 0.0f;
+      }
+  });
 }
 
 }  // namespace
@@ -101,10 +103,10 @@ void LinearBackward(ParamStore& p, const Linear& l, int n, const float* x, int l
       Sgemm(false, false, n, l.in, l.r, 1.0f, dh, l.r, p.value(l.lora_a), l.in, 0.0f, dxd, l.in);
       // The dropout mask applied to dxd: Dropout of dxd itself gives dxd * keep / (1 - p).
       Dropout(l, lora, n, dxd, l.in, xd_buf, l.in);
-#pragma omp parallel for schedule(static)
-      for (int r = 0; r < n; ++r)
-        for (int c = 0; c < l.in; ++c)
-          dx[static_cast<long>(r) * lddx + c] += xd_buf[static_cast<long>(r) * l.in + c];
+      ParallelFor(n, 16, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r)
+          for (int c = 0; c < l.in; ++c) dx[r * lddx + c] += xd_buf[r * l.in + c];
+      });
     }
   }
 }

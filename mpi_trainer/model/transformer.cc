@@ -7,6 +7,7 @@
 #include "mpi_trainer/model/gemm.h"
 #include "mpi_trainer/model/model.h"
 #include "mpi_trainer/model/threads.h"
+#include "mpi_trainer/model/vmath.h"
 #include "mpi_trainer/model/workspace.h"
 
 namespace egret::trainer {
@@ -64,22 +65,24 @@ LossSums HeadLoss(detail::StepContext& c, const Batch& b, const float* h, bool b
       hc = g;
     }
     Sgemm(false, true, cn, V, D, 1.0f, hc, D, W, D, 0.0f, logits, V);
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < cn; ++i) {
+    ParallelTasks(cn, [&](int64_t ti) {
+      const int i = static_cast<int>(ti);
       const int row = sel[c0 + i];
       float* lg = logits + static_cast<size_t>(i) * V;
       if (K > 0) std::memcpy(opt.probe_logits->data() + static_cast<size_t>(row) * K, lg, sizeof(float) * K);
       const int32_t label = b.labels[row];
       if (label == kIgnore) {
         if (backward) std::memset(lg, 0, sizeof(float) * V);
-        continue;
+        return;
       }
       float mx = lg[0];
+#pragma omp simd reduction(max : mx)
       for (int j = 1; j < V; ++j) mx = std::max(mx, lg[j]);
       const float target = lg[label];
       float sum = 0;
+#pragma omp simd reduction(+ : sum)
       for (int j = 0; j < V; ++j) {
-        lg[j] = std::exp(lg[j] - mx);
+        lg[j] = ExpF(lg[j] - mx);
         sum += lg[j];
       }
       loss[row] = static_cast<double>(mx) + std::log(static_cast<double>(sum)) - target;
@@ -89,7 +92,7 @@ LossSums HeadLoss(detail::StepContext& c, const Batch& b, const float* h, bool b
         for (int j = 0; j < V; ++j) lg[j] *= f;
         lg[label] -= scale;
       }
-    }
+    });
     if (!backward) continue;
     if (w_train) Sgemm(true, false, V, D, cn, 1.0f, logits, V, hc, D, 1.0f, p.grad(wi), D);
     float* dhc = contiguous ? dh + static_cast<size_t>(sel[c0]) * D

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "mpi_trainer/model/threads.h"
+
 namespace egret::trainer {
 
 bool DefaultDecays(const ParamInfo& p) {
@@ -42,16 +44,17 @@ void AdamW::Step(float lr) {
     float* m = m_.data() + s.offset;
     float* v = v_.data() + s.offset;
     const float decay = s.decay ? 1.0f - lr * config_.weight_decay : 1.0f;
-    const long n = static_cast<long>(info.numel);
-#pragma omp parallel for simd schedule(static)
-    for (long i = 0; i < n; ++i) {
-      const float gi = g[i];
-      const float mi = b1 * m[i] + (1.0f - b1) * gi;
-      const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = p[i] * decay - step_size * mi / (std::sqrt(vi) / bc2_sqrt + eps);
-    }
+    ParallelFor(static_cast<int64_t>(info.numel), 1 << 14, [&](int64_t b, int64_t e) {
+#pragma omp simd
+      for (int64_t i = b; i < e; ++i) {
+        const float gi = g[i];
+        const float mi = b1 * m[i] + (1.0f - b1) * gi;
+        const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] * decay - step_size * mi / (std::sqrt(vi) / bc2_sqrt + eps);
+      }
+    });
   }
 }
 

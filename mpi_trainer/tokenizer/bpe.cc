@@ -70,7 +70,13 @@ using CacheMap = std::unordered_map<std::string, std::vector<std::pair<TokenId, 
 CacheMap& ThreadCache(uint64_t key) {
   // One cache per (thread, model); a model's id is never reused.
   thread_local std::unordered_map<uint64_t, CacheMap> caches;
-  return caches[key];
+  thread_local uint64_t last_key = 0;
+  thread_local CacheMap* last = nullptr;
+  if (last_key != key || !last) {
+    last = &caches[key];
+    last_key = key;
+  }
+  return *last;
 }
 
 }  // namespace

@@ -253,13 +253,13 @@ const std::string& Tokenizer::source() const { return impl_->source; }
 
 bool Tokenizer::HasChatTemplate() const { return impl_->chat.has_value(); }
 
-Result<std::string> Tokenizer::RenderChat(const nlohmann::json& messages,
+Result<std::string> Tokenizer::RenderChat(const nlohmann::ordered_json& messages,
                                           const chat::RenderOptions& options) const {
   if (!impl_->chat) return *impl_->chat_error;
   return impl_->chat->Render(messages, options);
 }
 
-Result<ChatEncoding> Tokenizer::EncodeChat(const nlohmann::json& messages,
+Result<ChatEncoding> Tokenizer::EncodeChat(const nlohmann::ordered_json& messages,
                                            const chat::RenderOptions& options) const {
   if (!impl_->chat) return *impl_->chat_error;
   EGRET_ASSIGN_OR_RETURN(chat::Rendered r, impl_->chat->RenderWithAssistantSpans(messages, options));

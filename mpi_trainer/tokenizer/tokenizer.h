@@ -77,9 +77,9 @@ class Tokenizer {
   // Chat: the template of tokenizer_config.json (or chat_template.jinja). Errors name the
   // template and the construct when it cannot be rendered exactly.
   bool HasChatTemplate() const;
-  Result<std::string> RenderChat(const nlohmann::json& messages, const chat::RenderOptions& options) const;
+  Result<std::string> RenderChat(const nlohmann::ordered_json& messages, const chat::RenderOptions& options) const;
   // Rendered, tokenized (no post-processor), with the assistant mask (see chat_template.h).
-  Result<ChatEncoding> EncodeChat(const nlohmann::json& messages, const chat::RenderOptions& options) const;
+  Result<ChatEncoding> EncodeChat(const nlohmann::ordered_json& messages, const chat::RenderOptions& options) const;
 
  private:
   struct Impl;

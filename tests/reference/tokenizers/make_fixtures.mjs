@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const out = path.resolve(here, '../../fixtures/tokenizers');
@@ -105,14 +106,21 @@ function tokenizerCases(tok, texts, tj) {
   });
 }
 
-function chatCases(tok) {
+// Prompts come from Python's Jinja2 (render_chats.py), the engine transformers renders
+// with; @huggingface/jinja's own rendering is kept as prompt_js (it ignores the argument of
+// str.strip/lstrip/rstrip, so it differs where a template strips given characters).
+let pythonPrompts = {};
+function chatCases(tok, name) {
   if (!tok.chat_template) return [];
   const cases = [];
   chats.forEach((messages, k) => {
     for (const add_generation_prompt of [false, true]) {
-      const prompt = tok.apply_chat_template(messages, { tokenize: false, add_generation_prompt });
+      const prompt_js = tok.apply_chat_template(messages, { tokenize: false, add_generation_prompt });
+      const py = (pythonPrompts[name] ?? []).find((c) => c.messages_index === k && c.add_generation_prompt === add_generation_prompt);
+      const prompt = py ? py.prompt : prompt_js;
       const ids = tok.encode(prompt, { add_special_tokens: false });
-      cases.push({ messages_index: k, add_generation_prompt, prompt, ids });
+      cases.push({ messages_index: k, add_generation_prompt, prompt, ids, ...(prompt_js !== prompt ? { prompt_js } : {}),
+                   prompt_reference: py ? 'jinja2 (python)' : '@huggingface/jinja' });
     }
   });
   return cases;
@@ -125,6 +133,13 @@ function write(name, obj) {
 
 fs.mkdirSync(out, { recursive: true });
 write('corpus.json', { texts: corpus, chats });
+const templatesDir = path.resolve(here, '../../fixtures/tokenizers/templates');
+const extra = fs.existsSync(templatesDir) ? fs.readdirSync(templatesDir).filter((f) => f.endsWith('.jinja')).map((f) => path.join(templatesDir, f)) : [];
+pythonPrompts = JSON.parse(execFileSync('/usr/bin/python3', [path.join(here, 'render_chats.py'), path.join(out, 'corpus.json'), cache,
+  'qwen3', 'llama3', 'llama3_1', 'gptoss', 'llama2', 'deepseek_v3'], { env: { ...process.env, EXTRA: extra.join(':') }, maxBuffer: 1 << 26 }));
+versions.jinja2 = execFileSync('/usr/bin/python3', ['-c', 'import jinja2; print(jinja2.__version__)']).toString().trim();
+const extraTemplates = Object.fromEntries(Object.entries(pythonPrompts).filter(([k]) => k.startsWith('templates/')));
+write('templates.json', { reference: versions, renders: extraTemplates });
 
 for (const name of ['qwen3', 'llama3', 'llama3_1', 'gptoss', 'llama2', 'deepseek_v3']) {
   const dir = path.join(cache, name);
@@ -133,7 +148,7 @@ for (const name of ['qwen3', 'llama3', 'llama3_1', 'gptoss', 'llama2', 'deepseek
   const tok = new PreTrainedTokenizer(tj, tc);
   write(`${name}.json`, {
     tokenizer: name, source: dir, reference: versions,
-    cases: tokenizerCases(tok, corpus, tj), chats: chatCases(tok),
+    cases: tokenizerCases(tok, corpus, tj), chats: chatCases(tok, name),
   });
 }
 
