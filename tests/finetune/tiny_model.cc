@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
+
+#include <gtest/gtest.h>
 
 #include "mpi_trainer/io/model_config.h"
 #include "mpi_trainer/model/lora.h"
@@ -13,10 +16,30 @@ namespace fs = std::filesystem;
 
 std::string ByteTokenizerDir() { return std::string(EGRET_SOURCE_DIR) + "/tests/fixtures/finetune/byte-tokenizer"; }
 
+namespace {
+
+std::vector<std::string>& Created() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+
+// Removes the test directories when every test passed (EGRET_KEEP_TEST_DIRS=1 keeps them).
+class RemoveDirsWhenPassed : public ::testing::Environment {
+  void TearDown() override {
+    if (!::testing::UnitTest::GetInstance()->Passed() || std::getenv("EGRET_KEEP_TEST_DIRS")) return;
+    std::error_code ec;
+    for (const auto& d : Created()) fs::remove_all(d, ec);
+  }
+};
+[[maybe_unused]] const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new RemoveDirsWhenPassed);
+
+}  // namespace
+
 std::string FreshDir(const std::string& name) {
   auto dir = fs::temp_directory_path() / ("egret-ft-" + name + "-" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
+  Created().push_back(dir.string());
   return dir.string();
 }
 
