@@ -106,7 +106,10 @@ int RunInspect(const std::vector<std::string>& args) {
   std::printf("%-20s %lld\n", "parameters", static_cast<long long>(Model::ParameterCount(c)));
   std::printf("%-20s %s\n", "tied embeddings", c.tie_word_embeddings ? "yes" : "no");
   std::printf("%-20s %s, %s\n", "norm, activation", c.gpt2() ? "layernorm" : "rmsnorm", ActivationName(c.activation));
-  std::printf("%-20s %s (theta %g, factor %g)\n", "rope", RopeName(c.rope.type), c.rope.theta, c.rope.factor);
+  if (c.rope.type == RopeType::kNone)
+    std::printf("%-20s %s\n", "positions", "learned (wpe)");
+  else
+    std::printf("%-20s %s (theta %g, factor %g)\n", "rope", RopeName(c.rope.type), c.rope.theta, c.rope.factor);
   std::printf("%-20s %s\n", "attention window", windows.c_str());
   std::printf("%-20s %s\n", "dtypes on disk", dtypes.c_str());
   std::printf("%-20s %s\n", "weights", weights->description().c_str());

@@ -23,6 +23,7 @@ class Keys {
 
   const std::string& file() const { return file_; }
   bool Has(const char* key) const { return j_.contains(key) && !j_.at(key).is_null(); }
+  bool Present(const char* key) const { return j_.contains(key); }  // even when null
   const json* Get(const char* key) const { return Has(key) ? &j_.at(key) : nullptr; }
 
   Error Bad(const char* key, const char* want) const {
@@ -201,7 +202,8 @@ Result<ModelConfig> ParseLlamaLike(const Keys& k, ModelConfig c) {
       break;
     }
     case Family::kMistral: {
-      EGRET_ASSIGN_OR_RETURN(int w, k.PositiveIntOr("sliding_window", 0));
+      // MistralConfig defaults sliding_window to 4096; an explicit null turns it off.
+      EGRET_ASSIGN_OR_RETURN(int w, k.PositiveIntOr("sliding_window", k.Present("sliding_window") ? 0 : 4096));
       c.sliding_window.assign(c.num_layers, w);
       break;
     }
@@ -215,7 +217,7 @@ Result<ModelConfig> ParseLlamaLike(const Keys& k, ModelConfig c) {
         c.qkv_bias = true;
       }
       EGRET_ASSIGN_OR_RETURN(bool use_sw, k.BoolOr("use_sliding_window", false));
-      EGRET_ASSIGN_OR_RETURN(int w, k.PositiveIntOr("sliding_window", 4096));
+      EGRET_ASSIGN_OR_RETURN(int w, k.PositiveIntOr("sliding_window", k.Present("sliding_window") ? 0 : 4096));
       EGRET_ASSIGN_OR_RETURN(int max_window_layers, k.NonNegativeIntOr("max_window_layers", 28));
       if (!use_sw) w = 0;  // HF: sliding_window = sliding_window if use_sliding_window else None
       if (const json* lt = k.Get("layer_types")) {

@@ -17,16 +17,17 @@ Status Batch::Validate(int vocab, int max_positions) const {
     return Error("batch: tokens, labels, positions and doc_ids must each hold rows * seq_len = " +
                  std::to_string(n) + " values");
   for (size_t i = 0; i < n; ++i) {
-    const std::string at = " at row " + std::to_string(i / seq_len) + ", position " +
-                           std::to_string(i % seq_len);
+    auto at = [&] {
+      return " at row " + std::to_string(i / seq_len) + ", position " + std::to_string(i % seq_len);
+    };
     if (tokens[i] < 0 || tokens[i] >= vocab)
-      return Error("batch: token id " + std::to_string(tokens[i]) + at + " is outside the vocabulary [0, " +
+      return Error("batch: token id " + std::to_string(tokens[i]) + at() + " is outside the vocabulary [0, " +
                    std::to_string(vocab) + ")");
     if (labels[i] != kIgnore && (labels[i] < 0 || labels[i] >= vocab))
-      return Error("batch: label " + std::to_string(labels[i]) + at + " is outside the vocabulary [0, " +
+      return Error("batch: label " + std::to_string(labels[i]) + at() + " is outside the vocabulary [0, " +
                    std::to_string(vocab) + ") and is not -100");
     if (positions[i] < 0 || (max_positions > 0 && positions[i] >= max_positions))
-      return Error("batch: position id " + std::to_string(positions[i]) + at +
+      return Error("batch: position id " + std::to_string(positions[i]) + at() +
                    " is outside [0, " + std::to_string(max_positions) + ")");
   }
   return Ok();

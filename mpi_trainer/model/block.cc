@@ -31,9 +31,9 @@ struct Slots {
 
 float* Scratch(StepContext& c, const Layer& L) {
   size_t need = 0;
-  for (const auto& x : L.attn_in) need = std::max(need, LinearScratch(x, c.n));
-  for (const auto& x : L.mlp_in) need = std::max(need, LinearScratch(x, c.n));
-  need = std::max({need, LinearScratch(L.o, c.n), LinearScratch(L.down, c.n)});
+  for (const auto& x : L.attn_in) need = std::max(need, LoraScratch(x, c.n));
+  for (const auto& x : L.mlp_in) need = std::max(need, LoraScratch(x, c.n));
+  need = std::max({need, LoraScratch(L.o, c.n), LoraScratch(L.down, c.n)});
   return Ensure(c.ws.linear_scratch, need);
 }
 
@@ -125,10 +125,9 @@ void BlockForward(StepContext& c, int layer, const float* x, float* x_mid, float
   float* ln1 = Ensure(a.ln1, static_cast<size_t>(n) * D);
   Norm(c, L.ln1_w, L.ln1_b, x, ln1, a.ln1_mean, a.ln1_rstd);
   float* qkv = Ensure(a.qkv, static_cast<size_t>(n) * W);
-  for (size_t j = 0; j < L.attn_in.size(); ++j) {
-    const Linear& lin = L.attn_in[j];
-    LinearForward(p, lin, n, ln1, D, qkv + lin.col, W, Saved(c, a, lin, slot.attn_in + j), scratch);
-  }
+  GroupForward(p, L.attn_in, n, ln1, D, qkv, W);
+  for (size_t j = 0; j < L.attn_in.size(); ++j)
+    LoraForward(p, L.attn_in[j], n, ln1, D, qkv, W, Saved(c, a, L.attn_in[j], slot.attn_in + j), scratch);
   if (L.q_norm >= 0) {
     float* raw = Ensure(a.qk_raw, static_cast<size_t>(n) * W);
     std::memcpy(raw, qkv, sizeof(float) * n * W);
@@ -156,20 +155,21 @@ void BlockForward(StepContext& c, int layer, const float* x, float* x_mid, float
     float* lse = Ensure(a.lse, static_cast<size_t>(n) * m.num_heads);
     AttentionForward(s, qkv, qkv + qd, qkv + qd + kvd, start, att, lse);
   }
-  LinearForward(p, L.o, n, att, qd, x_mid, D, Saved(c, a, L.o, slot.o), scratch);
+  GroupForward(p, {&L.o, 1}, n, att, qd, x_mid, D);
+  LoraForward(p, L.o, n, att, qd, x_mid, D, Saved(c, a, L.o, slot.o), scratch);
   kernels::Add(static_cast<int64_t>(n) * D, x, x_mid);
 
   float* ln2 = Ensure(a.ln2, static_cast<size_t>(n) * D);
   Norm(c, L.ln2_w, L.ln2_b, x_mid, ln2, a.ln2_mean, a.ln2_rstd);
   float* pre = Ensure(a.mlp_pre, static_cast<size_t>(n) * P);
-  for (size_t j = 0; j < L.mlp_in.size(); ++j) {
-    const Linear& lin = L.mlp_in[j];
-    LinearForward(p, lin, n, ln2, D, pre + lin.col, P, Saved(c, a, lin, slot.mlp_in + j), scratch);
-  }
+  GroupForward(p, L.mlp_in, n, ln2, D, pre, P);
+  for (size_t j = 0; j < L.mlp_in.size(); ++j)
+    LoraForward(p, L.mlp_in[j], n, ln2, D, pre, P, Saved(c, a, L.mlp_in[j], slot.mlp_in + j), scratch);
   float* act = Ensure(c.ws.mlp_act, static_cast<size_t>(n) * F);
   if (m.gpt2()) kernels::ActivationForward(m.activation, static_cast<int64_t>(n) * F, pre, act);
   else kernels::GatedForward(m.activation, n, F, pre, act);
-  LinearForward(p, L.down, n, act, F, x_out, D, Saved(c, a, L.down, slot.down), scratch);
+  GroupForward(p, {&L.down, 1}, n, act, F, x_out, D);
+  LoraForward(p, L.down, n, act, F, x_out, D, Saved(c, a, L.down, slot.down), scratch);
   kernels::Add(static_cast<int64_t>(n) * D, x_mid, x_out);
 }
 
@@ -189,21 +189,22 @@ void BlockBackward(StepContext& c, int layer, const float* x, LayerActs& a,
   if (m.gpt2()) kernels::ActivationForward(m.activation, static_cast<int64_t>(n) * F, a.mlp_pre.data(), act);
   else kernels::GatedForward(m.activation, n, F, a.mlp_pre.data(), act);
   float* dact = Ensure(ws.dmlp_act, static_cast<size_t>(n) * F);
-  LinearBackward(p, L.down, n, act, F, dres, D, dact, F, false, Saved(c, a, L.down, slot.down), scratch);
+  GroupBackward(p, {&L.down, 1}, n, act, F, dres, D, dact, F, false);
+  LoraBackward(p, L.down, n, act, F, dres, D, dact, F, Saved(c, a, L.down, slot.down), scratch);
   float* dpre = Ensure(ws.dmlp_pre, static_cast<size_t>(n) * P);
   if (m.gpt2()) kernels::ActivationBackward(m.activation, static_cast<int64_t>(n) * F, a.mlp_pre.data(), dact, dpre);
   else kernels::GatedBackward(m.activation, n, F, a.mlp_pre.data(), dact, dpre);
   float* dln = Ensure(ws.dln, static_cast<size_t>(n) * D);
-  for (size_t j = 0; j < L.mlp_in.size(); ++j) {
-    const Linear& lin = L.mlp_in[j];
-    LinearBackward(p, lin, n, a.ln2.data(), D, dpre + lin.col, P, dln, D, j > 0,
-                   Saved(c, a, lin, slot.mlp_in + j), scratch);
-  }
+  GroupBackward(p, L.mlp_in, n, a.ln2.data(), D, dpre, P, dln, D, false);
+  for (size_t j = 0; j < L.mlp_in.size(); ++j)
+    LoraBackward(p, L.mlp_in[j], n, a.ln2.data(), D, dpre, P, dln, D, Saved(c, a, L.mlp_in[j], slot.mlp_in + j),
+                 scratch);
   NormBackward(c, L.ln2_w, L.ln2_b, a.x_mid.data(), a.ln2_mean, a.ln2_rstd, dln, dres);
 
   // Attention.
   float* datt = Ensure(ws.datt, static_cast<size_t>(n) * qd);
-  LinearBackward(p, L.o, n, a.att.data(), qd, dres, D, datt, qd, false, Saved(c, a, L.o, slot.o), scratch);
+  GroupBackward(p, {&L.o, 1}, n, a.att.data(), qd, dres, D, datt, qd, false);
+  LoraBackward(p, L.o, n, a.att.data(), qd, dres, D, datt, qd, Saved(c, a, L.o, slot.o), scratch);
   float* dqkv = Ensure(ws.dqkv, static_cast<size_t>(n) * W);
   const float* qkv = a.qkv.data();
   AttentionBackward(Shape(c, L, nullptr), qkv, qkv + qd, qkv + qd + kvd, a.att.data(), a.lse.data(),
@@ -223,11 +224,11 @@ void BlockBackward(StepContext& c, int layer, const float* x, LayerActs& a,
   // d(ln1) is needed for the block input's gradient and for norm1's own weights.
   const bool ln1_train = p.info(L.ln1_w).trainable || (L.ln1_b >= 0 && p.info(L.ln1_b).trainable);
   const bool need_dln = need_dx || ln1_train;
-  for (size_t j = 0; j < L.attn_in.size(); ++j) {
-    const Linear& lin = L.attn_in[j];
-    LinearBackward(p, lin, n, a.ln1.data(), D, dqkv + lin.col, W, need_dln ? dln : nullptr, D,
-                   j > 0, Saved(c, a, lin, slot.attn_in + j), scratch);
-  }
+  float* dln1 = need_dln ? dln : nullptr;
+  GroupBackward(p, L.attn_in, n, a.ln1.data(), D, dqkv, W, dln1, D, false);
+  for (size_t j = 0; j < L.attn_in.size(); ++j)
+    LoraBackward(p, L.attn_in[j], n, a.ln1.data(), D, dqkv, W, dln1, D, Saved(c, a, L.attn_in[j], slot.attn_in + j),
+                 scratch);
   if (need_dln) NormBackward(c, L.ln1_w, L.ln1_b, x, a.ln1_mean, a.ln1_rstd, dln, need_dx ? dres : nullptr);
 }
 

@@ -45,6 +45,26 @@ Status Model::Build() {
     if (bias) l.b = p.Add(module + ".bias", {out});
     return l;
   };
+  // Projections that share an input get their weights, then their biases, adjacent in the
+  // buffer, so each group runs as one GEMM (see linear.cc).
+  auto group = [&](const std::string& prefix, const std::vector<std::string>& names, int in,
+                   const std::vector<int>& outs, bool bias) {
+    std::vector<detail::Linear> g;
+    int col = 0;
+    for (size_t j = 0; j < names.size(); ++j) {
+      detail::Linear l;
+      l.module = prefix + names[j];
+      l.in = in;
+      l.out = outs[j];
+      l.col = col;
+      col += outs[j];
+      l.w = p.Add(l.module + ".weight", {outs[j], in}, true, /*adjacent=*/j > 0);
+      g.push_back(l);
+    }
+    if (bias)
+      for (size_t j = 0; j < g.size(); ++j) g[j].b = p.Add(g[j].module + ".bias", {g[j].out}, true, j > 0);
+    return g;
+  };
   if (m.gpt2()) {
     net.wte = p.Add("transformer.wte.weight", {V, D});
     net.wpe = p.Add("transformer.wpe.weight", {m.max_position_embeddings, D});
@@ -69,17 +89,16 @@ Status Model::Build() {
     } else {
       const std::string h = "model.layers." + std::to_string(i);
       L.ln1_w = p.Add(h + ".input_layernorm.weight", {D});
-      L.attn_in.push_back(linear(h + ".self_attn.q_proj", D, qd, m.qkv_bias, false, 0));
-      L.attn_in.push_back(linear(h + ".self_attn.k_proj", D, kvd, m.qkv_bias, false, qd));
-      L.attn_in.push_back(linear(h + ".self_attn.v_proj", D, kvd, m.qkv_bias, false, qd + kvd));
+      L.attn_in = group(h + ".self_attn.", {"q_proj", "k_proj", "v_proj"}, D,
+                        {static_cast<int>(qd), static_cast<int>(kvd), static_cast<int>(kvd)}, m.qkv_bias);
       L.o = linear(h + ".self_attn.o_proj", qd, D, m.o_bias, false, 0);
       if (m.qk_norm) {
         L.q_norm = p.Add(h + ".self_attn.q_norm.weight", {m.head_dim});
         L.k_norm = p.Add(h + ".self_attn.k_norm.weight", {m.head_dim});
       }
       L.ln2_w = p.Add(h + ".post_attention_layernorm.weight", {D});
-      L.mlp_in.push_back(linear(h + ".mlp.gate_proj", D, F, m.mlp_bias, false, 0));
-      L.mlp_in.push_back(linear(h + ".mlp.up_proj", D, F, m.mlp_bias, false, F));
+      L.mlp_in = group(h + ".mlp.", {"gate_proj", "up_proj"}, D, {static_cast<int>(F), static_cast<int>(F)},
+                       m.mlp_bias);
       L.down = linear(h + ".mlp.down_proj", F, D, m.mlp_bias, false, 0);
       L.attn_scale = static_cast<float>(std::pow(static_cast<double>(m.head_dim), -0.5));
     }

@@ -10,7 +10,13 @@
 // caller normalises by the target count of the whole global batch. Frozen parameters get no
 // gradient and no work is spent on them where it can be avoided (LoRA: no base weight
 // gradients; layers below the first trainable one are not back-propagated at all).
-// Results are deterministic for a fixed thread count (threads.h).
+// Results are bitwise reproducible, and the same for any thread count (threads.h); the pool is
+// sized to the CPUs the process may use, SetNumThreads() overrides it (e.g. ranks sharing a node).
+// The gradient all-reduce should cover the trainable views only (ParamStore::infos()): frozen
+// parameters' gradient pages are never touched, and stay uncommitted memory.
+//
+// A Model is not thread-safe: one step at a time. Generate() may run between steps; it keeps
+// its own buffers.
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -61,21 +62,29 @@ struct Net {
   }
 };
 
-// Linear forward/backward (linear.cc). x: [n, in] with leading dimension ldx; y: [n, out]
-// written at column l.col of a buffer with leading dimension ldy.
+// Linear layers (linear.cc). A group is one or more linears that read the same input x
+// [n, in] (leading dimension ldx) and write adjacent column ranges [col, col + out) of y
+// (leading dimension ldy): q/k/v into qkv, gate/up into gate|up. When their weights (and
+// biases) lie adjacent in the parameter buffer the group runs as one GEMM.
 struct LoraSaved {
   float* h = nullptr;         // [n, r] = dropout(x) A^T, kept for the backward
   uint64_t seed = 0, counter = 0;
   bool dropout_on = false;
 };
 
-void LinearForward(const ParamStore& p, const Linear& l, int n, const float* x, int ldx,
-                   float* y, int ldy, const LoraSaved& lora, float* scratch);
-// Accumulates weight/bias/adapter gradients of trainable params; writes (or adds, with
-// accumulate) dx when dx != nullptr. scratch holds n * (in + r) floats.
-void LinearBackward(ParamStore& p, const Linear& l, int n, const float* x, int ldx,
-                    const float* dy, int ldy, float* dx, int lddx, bool accumulate,
-                    const LoraSaved& lora, float* scratch);
-size_t LinearScratch(const Linear& l, int n);
+// y = x W^T + b for every linear of the group (no LoRA).
+void GroupForward(const ParamStore& p, std::span<const Linear> g, int n, const float* x, int ldx,
+                  float* y, int ldy);
+// Accumulates the trainable weight and bias gradients; writes (or adds, with accumulate)
+// dx = dy W when dx != nullptr.
+void GroupBackward(ParamStore& p, std::span<const Linear> g, int n, const float* x, int ldx,
+                   const float* dy, int ldy, float* dx, int lddx, bool accumulate);
+// The adapter path of one linear: y[:, col..] += scale * (dropout(x) A^T) B^T.
+void LoraForward(const ParamStore& p, const Linear& l, int n, const float* x, int ldx, float* y,
+                 int ldy, const LoraSaved& s, float* scratch);
+// Adapter gradients, and dx += its contribution when dx != nullptr.
+void LoraBackward(ParamStore& p, const Linear& l, int n, const float* x, int ldx, const float* dy,
+                  int ldy, float* dx, int lddx, const LoraSaved& s, float* scratch);
+size_t LoraScratch(const Linear& l, int n);
 
 }  // namespace egret::trainer::detail

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
 namespace egret::trainer {
@@ -48,15 +49,16 @@ void ParamStore::Grow(size_t new_capacity) {
   capacity_ = new_capacity;
 }
 
-int ParamStore::Add(const std::string& name, std::vector<int64_t> shape, bool trainable) {
+int ParamStore::Add(const std::string& name, std::vector<int64_t> shape, bool trainable,
+                    bool adjacent) {
   ParamInfo p;
   p.name = name;
   p.numel = 1;
   for (int64_t d : shape) p.numel *= static_cast<size_t>(d);
   p.shape = std::move(shape);
-  p.offset = size_;
+  p.offset = adjacent && !infos_.empty() ? infos_.back().offset + infos_.back().numel : size_;
   p.trainable = trainable;
-  size_t end = p.offset + RoundUp(p.numel);
+  size_t end = RoundUp(p.offset + p.numel);
   if (end > capacity_) Grow(std::max(end, capacity_ + capacity_ / 2));
   size_ = end;
   index_[name] = static_cast<int>(infos_.size());
@@ -74,6 +76,12 @@ int64_t ParamStore::CountParams(bool trainable_only) const {
   for (const auto& p : infos_)
     if (!trainable_only || p.trainable) n += static_cast<int64_t>(p.numel);
   return n;
+}
+
+void ParamStore::SetTrainable(int i, bool trainable) {
+  ParamInfo& p = infos_[i];
+  if (p.trainable && !trainable && grads_) std::memset(grads_ + p.offset, 0, p.numel * sizeof(float));
+  p.trainable = trainable;
 }
 
 float* ParamStore::grads() {

@@ -31,13 +31,17 @@ class ParamStore {
   ParamStore& operator=(const ParamStore&) = delete;
 
   // Adds a zero-initialised parameter and returns its index. Adding after allocation grows
-  // the buffers (values kept; gradients of existing params kept).
-  int Add(const std::string& name, std::vector<int64_t> shape, bool trainable = true);
+  // the buffers (values kept; gradients of existing params kept). adjacent = true places it
+  // right after the previous parameter, without alignment padding, so that weights of
+  // projections sharing an input (q/k/v, gate/up) form one matrix for one GEMM.
+  int Add(const std::string& name, std::vector<int64_t> shape, bool trainable = true,
+          bool adjacent = false);
   int Find(const std::string& name) const;  // -1 when absent
   int count() const { return static_cast<int>(infos_.size()); }
   const ParamInfo& info(int i) const { return infos_[i]; }
   const std::vector<ParamInfo>& infos() const { return infos_; }
-  void SetTrainable(int i, bool trainable) { infos_[i].trainable = trainable; }
+  // Freezing a parameter also clears its gradient, so unfreezing it later starts from zero.
+  void SetTrainable(int i, bool trainable);
   int64_t CountParams(bool trainable_only = false) const;
 
   size_t size() const { return size_; }  // floats, alignment padding included

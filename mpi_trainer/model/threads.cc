@@ -2,8 +2,12 @@
 
 #include <cblas.h>
 #include <immintrin.h>
+#include <linux/futex.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <climits>
 
 #include <algorithm>
 #include <atomic>
@@ -22,6 +26,15 @@ constexpr int kSpins = 2000;
 
 thread_local bool t_in_task = false;
 
+// Sleeping is done with futexes directly: the kernel re-checks the word before sleeping, and
+// a waker only makes the system call when someone announced it may sleep.
+void FutexWait(std::atomic<uint32_t>* word, uint32_t expected) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+void FutexWake(std::atomic<uint32_t>* word, int n) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
+}
+
 // A parallel section publishes one job word: epoch (16 bits) | next task (24) | task count
 // (24). Threads claim tasks by compare-and-swap on that word, so a worker that wakes late
 // can never run a task of a section that has moved on; the caller waits for the number of
@@ -33,8 +46,8 @@ class Pool {
   }
   ~Pool() {
     stop_.store(true);
-    generation_.fetch_add(1, std::memory_order_release);
-    generation_.notify_all();
+    generation_.fetch_add(1);
+    FutexWake(&generation_, INT_MAX);
     for (auto& w : workers_) w.join();
   }
   int threads() const { return threads_; }
@@ -70,15 +83,20 @@ class Pool {
     epoch_ = (epoch_ + 1) & 0xffff;
     job_.store((static_cast<uint64_t>(epoch_) << 48) | static_cast<uint64_t>(tasks),
                std::memory_order_release);
-    generation_.fetch_add(1, std::memory_order_release);
-    generation_.notify_all();
+    generation_.fetch_add(1);  // seq_cst, paired with the workers' sleepers_ increment
+    if (sleepers_.load() > 0) FutexWake(&generation_, INT_MAX);
     Drain(epoch_);
     const uint32_t total = static_cast<uint32_t>(tasks);
     for (int i = 0;; ++i) {
-      uint32_t d = done_.load(std::memory_order_acquire);
+      const uint32_t d = done_.load();
       if (d == total) break;
-      if (i < kSpins) _mm_pause();
-      else done_.wait(d, std::memory_order_acquire);
+      if (i < kSpins) {
+        _mm_pause();
+      } else {
+        caller_sleeping_.store(1);
+        if (done_.load() != total) FutexWait(&done_, d);
+        caller_sleeping_.store(0);
+      }
     }
   }
 
@@ -91,20 +109,27 @@ class Pool {
       if ((s >> 48) != epoch || idx >= total) break;
       if (!job_.compare_exchange_weak(s, s + (uint64_t{1} << 24), std::memory_order_acq_rel)) continue;
       fn_(ctx_, static_cast<int64_t>(idx));
-      if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == total) done_.notify_one();
+      if (done_.fetch_add(1) + 1 == total && caller_sleeping_.load()) FutexWake(&done_, 1);
       s = job_.load(std::memory_order_acquire);
     }
     t_in_task = false;
   }
 
   void Work() {
-    uint32_t seen = generation_.load(std::memory_order_acquire);
+    // Generation 0 is the one before any section: a worker that starts late must still see
+    // every later bump, including the destructor's.
+    uint32_t seen = 0;
     for (;;) {
-      for (int i = 0; generation_.load(std::memory_order_acquire) == seen; ++i) {
-        if (i < kSpins) _mm_pause();
-        else generation_.wait(seen, std::memory_order_acquire);
+      for (int i = 0; generation_.load() == seen; ++i) {
+        if (i < kSpins) {
+          _mm_pause();
+        } else {
+          sleepers_.fetch_add(1);
+          FutexWait(&generation_, seen);  // returns at once if the generation moved on
+          sleepers_.fetch_sub(1);
+        }
       }
-      seen = generation_.load(std::memory_order_acquire);
+      seen = generation_.load();
       if (stop_.load()) return;
       Drain(job_.load(std::memory_order_acquire) >> 48);
     }
@@ -116,6 +141,8 @@ class Pool {
   std::atomic<uint32_t> generation_{0};
   std::atomic<uint64_t> job_{0};
   std::atomic<uint32_t> done_{0};
+  std::atomic<uint32_t> sleepers_{0};
+  std::atomic<uint32_t> caller_sleeping_{0};
   std::atomic<bool> stop_{false};
   uint64_t epoch_ = 0;
   detail::TaskFn fn_ = nullptr;

@@ -76,6 +76,11 @@ TEST(ModelConfig, MistralSlidingWindowOnEveryLayer) {
                                R"("num_attention_heads":2,"intermediate_size":16,"sliding_window":null})", "c");
   ASSERT_TRUE(none.ok()) << none.error().message();
   EXPECT_EQ(none->sliding_window, (std::vector<int>{0, 0}));
+  // Absent, MistralConfig's default window applies.
+  auto absent = ParseModelConfig(R"({"model_type":"mistral","vocab_size":10,"hidden_size":8,"num_hidden_layers":1,)"
+                                 R"("num_attention_heads":2,"intermediate_size":16})", "c");
+  ASSERT_TRUE(absent.ok()) << absent.error().message();
+  EXPECT_EQ(absent->sliding_window, (std::vector<int>{4096}));
 }
 
 TEST(ModelConfig, Qwen2WindowFromMaxWindowLayers) {
@@ -96,6 +101,12 @@ TEST(ModelConfig, Qwen2WindowFromMaxWindowLayers) {
                              R"("layer_types":["sliding_attention","full_attention"]})", "c");
   ASSERT_TRUE(lt.ok()) << lt.error().message();
   EXPECT_EQ(lt->sliding_window, (std::vector<int>{3, 0}));
+  // use_sliding_window with sliding_window null: no window (HF's layer_types are then all full).
+  auto null_w = ParseModelConfig(R"({"model_type":"qwen2","vocab_size":10,"hidden_size":8,"num_hidden_layers":2,)"
+                                 R"("num_attention_heads":2,"intermediate_size":16,"use_sliding_window":true,)"
+                                 R"("sliding_window":null,"max_window_layers":0})", "c");
+  ASSERT_TRUE(null_w.ok()) << null_w.error().message();
+  EXPECT_EQ(null_w->sliding_window, (std::vector<int>{0, 0}));
 }
 
 TEST(ModelConfig, Qwen3NewSpellingAndHeadDim) {

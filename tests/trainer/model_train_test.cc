@@ -67,7 +67,7 @@ TEST(Training, MicroBatchesAccumulateToTheWholeBatch) {
   for (size_t i = 0; i < g_first.size(); ++i) ASSERT_NEAR(g_masked[i], g_first[i], 1e-6f + 1e-4f * std::abs(g_first[i]));
 }
 
-TEST(Training, ResultsAreBitwiseRepeatable) {
+TEST(Training, ResultsAreBitwiseRepeatableForAnyThreadCount) {
   const std::string dir = FixtureDir("mistral_swa_sharded");
   auto model = Model::Load(dir);
   ASSERT_TRUE(model.ok());
@@ -75,7 +75,7 @@ TEST(Training, ResultsAreBitwiseRepeatable) {
   ASSERT_TRUE(batch.ok());
   std::vector<std::vector<float>> runs;
   std::vector<double> losses;
-  for (int threads : {0, 0, 1, 1}) {
+  for (int threads : {0, 0, 1, 1, 3}) {
     SetNumThreads(threads);
     (*model)->params().ZeroGrads();
     auto s = (*model)->ForwardBackward(*batch, 0.1f);
@@ -88,6 +88,50 @@ TEST(Training, ResultsAreBitwiseRepeatable) {
   EXPECT_EQ(runs[0], runs[1]);
   EXPECT_EQ(losses[2], losses[3]);
   EXPECT_EQ(runs[2], runs[3]);
+  // Work is cut into pieces that do not depend on the thread count, so neither does the result.
+  EXPECT_EQ(losses[0], losses[2]);
+  EXPECT_EQ(runs[0], runs[2]);
+  EXPECT_EQ(losses[0], losses[4]);
+  EXPECT_EQ(runs[0], runs[4]);
+}
+
+TEST(Training, LargerStepsAreTheSameForAnyThreadCount) {
+  // Big enough that GEMMs are tiled, reductions chunked and attention split in blocks.
+  ModelConfig c;
+  c.family = Family::kQwen2;
+  c.vocab_size = 1000;
+  c.hidden_size = 128;
+  c.num_layers = 2;
+  c.num_heads = 4;
+  c.num_kv_heads = 2;
+  c.head_dim = 32;
+  c.intermediate_size = 344;
+  c.max_position_embeddings = 512;
+  c.qkv_bias = true;
+  c.rope.type = RopeType::kDefault;
+  c.sliding_window = {0, 96};
+  auto model = Model::Create(c, 5, 0.05f);
+  ASSERT_TRUE(model.ok());
+  std::vector<std::vector<int32_t>> rows(2, std::vector<int32_t>(160));
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (size_t t = 0; t < rows[r].size(); ++t) rows[r][t] = static_cast<int32_t>((r * 7919 + t * 104729) % 1000);
+  auto batch = CausalBatch(rows);
+  ASSERT_TRUE(batch.ok());
+  std::vector<std::vector<float>> runs;
+  std::vector<double> losses;
+  for (int threads : {1, 2, 3}) {
+    SetNumThreads(threads);
+    (*model)->params().ZeroGrads();
+    auto s = (*model)->ForwardBackward(*batch, 1e-3f);
+    ASSERT_TRUE(s.ok());
+    losses.push_back(s->loss_sum);
+    runs.push_back(Grads(**model));
+  }
+  SetNumThreads(0);
+  EXPECT_EQ(losses[0], losses[1]);
+  EXPECT_EQ(losses[0], losses[2]);
+  EXPECT_TRUE(runs[0] == runs[1]);
+  EXPECT_TRUE(runs[0] == runs[2]);
 }
 
 TEST(Training, AdamWMatchesTorch) {

@@ -12,19 +12,21 @@ Two implementations can produce the expected values:
 
 1. transformers + peft, when both are importable: AutoModelForCausalLM.from_config(...,
    attn_implementation="eager") loaded with the generated weights, save_pretrained() for the
-   files, get_peft_model() + save_pretrained() for the adapters, and HF's own forward and
-   autograd for the expectations (the model is re-read with from_pretrained, so HF's loader
-   also vouches for the files).
+   files (config.json then in that transformers version's spelling), get_peft_model() +
+   save_pretrained() for the adapters, and HF's own forward and autograd for the
+   expectations (the model is re-read with from_pretrained, so HF's loader also vouches for
+   the files).
 2. Otherwise hf_reference.py beside this script: a self-contained PyTorch re-implementation
    of the HF modeling code for the five families and of PEFT's LoRA layer (see its
    docstring for the conventions it reproduces), with files written per the safetensors
    spec and config.json as save_pretrained writes it.
 
 The committed fixtures were produced by path 2 (Debian's python3-torch 1.13 CPU; transformers
-and peft are not installable on the build machines). To regenerate them with real
-transformers, run the same command on a machine with torch, transformers and peft installed
-(e.g. the GPU machine); the test tolerances (logits 1e-4 abs, loss 1e-5 rel, gradient norms
-1e-3 rel) hold for either path. Expected gradients come from torch autograd, independent of
+and peft are not installable on the build machines, so path 1 has not been run yet). To
+regenerate them with real transformers, run the same command on a machine with torch,
+transformers and peft installed (e.g. the GPU machine), then the trainer tests; their
+tolerances (logits 1e-4 abs, loss 1e-5 rel, gradient norms 1e-3 rel, greedy tokens equal) hold
+for either path. Expected gradients come from torch autograd, independent of
 Egret's hand-written backward.
 
 Weights: HF's _init_weights (normal(0, initializer_range), zero biases, unit norms), then
@@ -141,9 +143,42 @@ def clean_name(name):
 
 # ---------------------------------------------------------------------------------------
 
+def hf_config(case):
+    """The case's config for the installed transformers: before v5, rope_parameters is spelled
+    rope_theta + rope_scaling."""
+    from transformers import AutoConfig
+    cfg = {k: v for k, v in case["config"].items()
+           if k not in ("architectures", "transformers_version", "torch_dtype", "dtype")}
+    if int(transformers.__version__.split(".")[0]) < 5 and "rope_parameters" in cfg:
+        rp = dict(cfg.pop("rope_parameters"))
+        cfg["rope_theta"] = rp.pop("rope_theta", 10000.0)
+        cfg["rope_scaling"] = rp if rp.get("rope_type", "default") != "default" else None
+    return AutoConfig.for_model(cfg.pop("model_type"), **cfg)
+
+
+def save_with_transformers(case, state, out):
+    """Path 1: HF writes the files (save_pretrained) from a model holding the same weights."""
+    from transformers import AutoModelForCausalLM
+    model = AutoModelForCausalLM.from_config(hf_config(case), attn_implementation="eager")
+    missing, unexpected = model.load_state_dict(dict(state), strict=False)
+    buffers = (".attn.bias", ".attn.masked_bias")  # older GPT-2 code keeps its mask as a buffer
+    assert not unexpected and all(k == "lm_head.weight" or k.endswith(buffers) for k in missing), \
+        (missing, unexpected)
+    dtype = torch.bfloat16 if case.get("dtype") == "BF16" else torch.float32
+    shard = "200KB" if case.get("shards", 1) > 1 else "10GB"
+    model.to(dtype).save_pretrained(out, safe_serialization=True, max_shard_size=shard)
+
+
 def write_model(case, state, out):
     """Files as save_pretrained writes them; returns the state as read back from disk."""
     os.makedirs(out, exist_ok=True)
+    if HAVE_HF:
+        save_with_transformers(case, state, out)
+        loaded = {}
+        for fn in sorted(os.listdir(out)):
+            if fn.endswith(".safetensors"):
+                loaded.update(ref.read_safetensors(os.path.join(out, fn)))
+        return loaded
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(case["config"], f, indent=2, sort_keys=True)
         f.write("\n")
