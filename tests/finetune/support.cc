@@ -42,7 +42,8 @@ std::vector<std::string> TrainArgv(const std::vector<std::string>& args, int np)
 
 ProcessResult RunTrain(const std::vector<std::string>& args, int np, double timeout_s) {
   ProcessOptions o;
-  o.env = MpirunEnv();
+  // Single-process runs keep the caller's sanitizer settings (leak checks on in asan builds).
+  if (np > 1) o.env = MpirunEnv();
   o.timeout_s = timeout_s;
   auto r = RunProcess(TrainArgv(args, np), o);
   if (!r.ok()) return ProcessResult{-1, false, "", r.error().message()};
@@ -61,7 +62,7 @@ ProcessResult RunData(const std::vector<std::string>& args) {
 
 pid_t SpawnTrain(const std::vector<std::string>& args, int np, const std::string& log) {
   std::vector<std::string> argv = TrainArgv(args, np);
-  std::vector<std::string> env = MpirunEnv();
+  std::vector<std::string> env = np > 1 ? MpirunEnv() : std::vector<std::string>{};
   pid_t pid = fork();
   if (pid == 0) {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
