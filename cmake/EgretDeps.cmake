@@ -61,6 +61,12 @@ if(NOT OPENBLAS_FOUND)
   egret_missing("OpenBLAS" "libopenblas-dev libopenblas0-pthread")
 endif()
 
+# --- libcrypto (SHA-256 of datasets, tokenizers and checkpoints) ---
+pkg_check_modules(LIBCRYPTO QUIET IMPORTED_TARGET libcrypto)
+if(NOT LIBCRYPTO_FOUND)
+  egret_missing("libcrypto (OpenSSL)" "libssl-dev")
+endif()
+
 # --- SQLite (the quota ledger) ---
 pkg_check_modules(SQLITE3 QUIET IMPORTED_TARGET sqlite3)
 if(NOT SQLITE3_FOUND)

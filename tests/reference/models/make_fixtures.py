@@ -3,6 +3,10 @@ models of every family Egret runs, and the outputs an independent implementation
 them, which Egret's C++ must reproduce (tests/trainer/model_reference_test.cc).
 
     /usr/bin/python3 tests/reference/models/make_fixtures.py [OUT_DIR]
+    /usr/bin/python3 tests/reference/models/make_fixtures.py score MODEL_DIR TOKENS.json [ADAPTER_DIR]
+
+The second form scores files Egret wrote (a fine-tuned PEFT adapter, merged weights) with the
+same independent implementation, for the fine-tuning interop tests (tests/finetune/).
 
 Two implementations can produce the expected values:
 
@@ -374,7 +378,69 @@ def make_adamw(root):
     write_json(os.path.join(root, "adamw.json"), {"config": cfg, "init": init, "steps": steps})
 
 
+def load_for_scoring(model_dir, adapter_dir=None):
+    """A saved model (and PEFT adapter directory) as transformers+peft load them (path 1) or
+    as the reference re-implementation does (path 2): config.json + *.safetensors, then
+    adapter_config.json + adapter_model.safetensors."""
+    if HAVE_HF:
+        from transformers import AutoModelForCausalLM
+        model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32,
+                                                     attn_implementation="eager")
+        if adapter_dir:
+            from peft import PeftModel
+            model = PeftModel.from_pretrained(model, adapter_dir)
+        model.eval()
+        return model, lambda m, ids, pos: m(input_ids=ids, position_ids=pos).logits
+    with open(os.path.join(model_dir, "config.json")) as f:
+        config = json.load(f)
+    model = ref.build(config)
+    state = {}
+    for fn in sorted(os.listdir(model_dir)):
+        if fn.endswith(".safetensors"):
+            state.update(ref.read_safetensors(os.path.join(model_dir, fn)))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    assert not unexpected and all(k == "lm_head.weight" for k in missing), (missing, unexpected)
+    if adapter_dir:
+        with open(os.path.join(adapter_dir, "adapter_config.json")) as f:
+            ac = json.load(f)
+        targets = ac["target_modules"]
+        assert isinstance(targets, list), "reference path: list target_modules only"
+        wrapped = ref.add_lora(model, targets, ac["r"], ac["lora_alpha"], 0.0, ac.get("use_rslora", False))
+        saved = ref.read_safetensors(os.path.join(adapter_dir, "adapter_model.safetensors"))
+        saved = {k.replace(".default.", "."): v for k, v in saved.items()}
+        for module, layer in wrapped.items():
+            for which, lin in (("A", layer.lora_A["default"]), ("B", layer.lora_B["default"])):
+                lin.weight.data.copy_(saved.pop(ref.lora_saved_name(module, which)))
+        assert not saved, "adapter tensors for no targeted module: %s" % sorted(saved)
+    model.eval()
+    return model, lambda m, ids, pos: m(ids, pos)
+
+
+def score_cli(args):
+    """score MODEL_DIR TOKENS.json [ADAPTER_DIR]: prints {"mean_loss", "seq_loss", "logits"
+    (the first PROBE vocabulary logits at every position)} for equal-length rows, as
+    `egret-train score --probe PROBE` does, so tests can compare files Egret wrote."""
+    model_dir, tokens = args[0], args[1]
+    adapter_dir = args[2] if len(args) > 2 else None
+    with open(tokens) as f:
+        rows = json.load(f)
+    model, fwd = load_for_scoring(model_dir, adapter_dir)
+    ids = torch.tensor(rows)
+    pos = torch.arange(ids.shape[1])[None].expand_as(ids)
+    with torch.no_grad():
+        logits = fwd(model, ids, pos).float()
+    nll = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]),
+                                            ids[:, 1:].reshape(-1), reduction="none").view(ids.shape[0], -1)
+    print(json.dumps({"mean_loss": nll.mean().item(), "seq_loss": nll.mean(1).tolist(),
+                      "logits": logits[..., :PROBE].tolist(),
+                      "implementation": "transformers+peft" if HAVE_HF else "reference"}))
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "score":
+        torch.set_num_threads(1)
+        score_cli(sys.argv[2:])
+        return
     here = os.path.dirname(os.path.abspath(__file__))
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "..", "fixtures", "models")
     root = os.path.abspath(root)
