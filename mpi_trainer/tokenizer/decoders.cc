@@ -69,8 +69,9 @@ class ByteFallbackDec final : public Decoder {
     for (auto& t : tokens) {
       int byte = -1;
       if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>') {
+        const std::string hex = t.substr(3, 2);  // `end` points into it: keep it alive
         char* end = nullptr;
-        long v = std::strtol(t.substr(3, 2).c_str(), &end, 16);
+        long v = std::strtol(hex.c_str(), &end, 16);
         if (end && *end == '\0') byte = static_cast<int>(v);
       }
       if (byte >= 0) {
