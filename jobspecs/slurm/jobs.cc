@@ -1,0 +1,94 @@
+#include "jobspecs/slurm/jobs.h"
+
+#include <mutex>
+
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+
+// Exported by libslurm but absent from its public header.
+extern "C" {
+const char* slurm_job_state_string(uint32_t inx);
+const char* slurm_job_reason_string(int inx);
+}
+
+namespace egret::jobspec::slurm {
+namespace {
+
+void InitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { slurm_init(nullptr); });
+}
+
+std::string Str(const char* s) { return s ? s : ""; }
+
+Job FromInfo(slurm_job_info_t& j) {
+  Job job;
+  job.id = j.job_id;
+  job.array_job_id = j.array_job_id;
+  if (j.array_task_id != NO_VAL && j.array_job_id != 0) job.array_task_id = j.array_task_id;
+  job.array_tasks = Str(j.array_task_str);
+  job.name = Str(j.name);
+  job.uid = j.user_id;
+  job.user = Str(j.user_name);
+  job.account = Str(j.account);
+  job.partition = Str(j.partition);
+  job.nodes = Str(j.nodes);
+  job.state = Str(slurm_job_state_string(j.job_state & JOB_STATE_BASE));
+  if (j.job_state & JOB_REQUEUE) job.state = "REQUEUED";
+  job.reason = Str(slurm_job_reason_string(j.state_reason));
+  job.comment = Str(j.comment);
+  char buf[4096];
+  buf[0] = 0;
+  slurm_get_job_stdout(buf, sizeof buf, &j);
+  job.std_out = buf;
+  job.work_dir = Str(j.work_dir);
+  job.submit_time = j.submit_time;
+  job.eligible_time = j.eligible_time;
+  job.start_time = j.start_time;
+  job.end_time = j.end_time;
+  if (j.exit_code != NO_VAL) job.exit_code = static_cast<int>((j.exit_code >> 8) & 0xff);
+  job.restarts = j.restart_cnt;
+  return job;
+}
+
+}  // namespace
+
+std::string Job::DisplayId() const {
+  if (array_job_id == 0) return std::to_string(id);
+  if (!array_tasks.empty()) return std::to_string(array_job_id) + "_[" + array_tasks + "]";
+  return std::to_string(array_job_id) + "_" + std::to_string(array_task_id);
+}
+
+bool Job::IsActive() const {
+  return state == "PENDING" || state == "RUNNING" || state == "CONFIGURING" ||
+         state == "REQUEUED" || state == "SUSPENDED" || state == "RESIZING" ||
+         state == "COMPLETING" || state == "SIGNALING" || state == "STAGE_OUT";
+}
+
+Result<std::vector<Job>> LoadJobs() {
+  InitOnce();
+  job_info_msg_t* msg = nullptr;
+  if (slurm_load_jobs(0, &msg, SHOW_ALL) != SLURM_SUCCESS)
+    return Error(std::string("cannot list jobs from slurmctld: ") + slurm_strerror(slurm_get_errno()));
+  std::vector<Job> out;
+  for (uint32_t i = 0; i < msg->record_count; ++i) out.push_back(FromInfo(msg->job_array[i]));
+  slurm_free_job_info_msg(msg);
+  return out;
+}
+
+Result<std::optional<Job>> LoadJob(uint32_t id) {
+  InitOnce();
+  job_info_msg_t* msg = nullptr;
+  if (slurm_load_job(&msg, id, SHOW_ALL) != SLURM_SUCCESS) {
+    int err = slurm_get_errno();
+    if (err == ESLURM_INVALID_JOB_ID) return std::optional<Job>();
+    return Error("cannot read job " + std::to_string(id) + " from slurmctld: " + slurm_strerror(err));
+  }
+  std::optional<Job> out;
+  for (uint32_t i = 0; i < msg->record_count; ++i)
+    if (msg->job_array[i].job_id == id || !out) out = FromInfo(msg->job_array[i]);
+  slurm_free_job_info_msg(msg);
+  return out;
+}
+
+}  // namespace egret::jobspec::slurm

@@ -1,0 +1,594 @@
+#include "jobspecs/spec/parse.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <toml++/toml.h>
+
+#include "common/fs.h"
+#include "common/strings.h"
+#include "jobspecs/cron/duration.h"
+#include "jobspecs/spec/diagnostics.h"
+#include "jobspecs/spec/overrides.h"
+#include "jobspecs/spec/table_reader.h"
+#include "jobspecs/spec/value_text.h"
+#include "jobspecs/trainer/training_keys.h"
+
+namespace egret::jobspec {
+namespace {
+
+const std::vector<std::string> kKinds = {"finetune", "eval", "benchmark"};
+const std::vector<std::string> kRootKeys = {"kind",  "name",       "tenant",     "resources",
+                                            "model", "data",       "training",   "eval",
+                                            "checkpoint", "preemption", "output", "benchmark"};
+const std::vector<std::string> kTables = {"resources", "model",      "data",   "training", "eval",
+                                          "checkpoint", "preemption", "output", "benchmark"};
+
+std::vector<std::string> TablesFor(Kind kind) {
+  switch (kind) {
+    case Kind::kFinetune:
+      return {"resources", "model", "data", "training", "eval", "checkpoint", "preemption", "output"};
+    case Kind::kEval:
+      return {"resources", "model", "eval", "preemption", "output"};
+    case Kind::kBenchmark:
+      return {"resources", "model", "data", "training", "benchmark", "output"};
+  }
+  return {};
+}
+
+// Job, tenant and schedule names end up in Slurm job names, file names and the
+// "egret-bench:<tenant>:<name>" schedule key.
+bool ValidName(std::string_view s) {
+  if (s.empty() || s.size() > 64 || !std::isalnum(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  return true;
+}
+
+bool ValidPartition(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') return false;
+  return true;
+}
+
+// Characters that survive an #SBATCH line and a shell word unquoted.
+bool ValidHostPath(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("/._-+,=@").find(c) == std::string_view::npos)
+      return false;
+  return true;
+}
+
+// A path as the job sees it (see ViewPath).
+Result<ViewPath> ParseViewPath(const std::string& s, bool checkpoints_only) {
+  const std::string roots =
+      checkpoints_only ? "checkpoints/..." : "data/..., models/..., checkpoints/...";
+  auto bad = [&](const std::string& why) { return Error("\"" + s + "\" " + why); };
+  if (s.find_first_of("'\n\r") != std::string::npos)
+    return bad("holds a quote or a line break; paths may not");
+  ViewPath p;
+  if (!s.empty() && s[0] == '/') {
+    p.root = ViewPath::Root::kAbsolute;
+    p.rest = s;
+    return p;
+  }
+  auto slash = s.find('/');
+  std::string head = s.substr(0, slash);
+  std::string rest = slash == std::string::npos ? "" : s.substr(slash + 1);
+  if (head == "checkpoints") p.root = ViewPath::Root::kCheckpoints;
+  else if (head == "data" && !checkpoints_only) p.root = ViewPath::Root::kData;
+  else if (head == "models" && !checkpoints_only) p.root = ViewPath::Root::kModels;
+  else
+    return bad("is not in the tenant's view: start it with " + roots +
+               " (resolved inside the job from EGRET_DATA_DIR, EGRET_MODELS_DIR, "
+               "EGRET_CKPT_DIR), or give an absolute path");
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  if (rest.empty()) return bad("names a whole root; name a file or directory below it");
+  for (const auto& part : Split(rest, '/'))
+    if (part == "..") return bad("leaves the tenant's view with \"..\"");
+  p.rest = rest;
+  return p;
+}
+
+class Parser {
+ public:
+  Parser(std::string source, Diagnostics& diag, const std::map<std::string, std::string>& raw)
+      : source_(std::move(source)), diag_(diag), raw_(raw) {}
+
+  std::optional<Jobspec> Run(const toml::table& root);
+
+ private:
+  std::optional<std::string> Str(TableReader& r, std::string_view key) {
+    // A bare number from --set (--set name=7) is text for a string key.
+    if (const toml::node* n = r.Find(key); n && !n->is_string() && (n->is_number() || n->is_boolean())) {
+      auto it = raw_.find(r.Dotted(key));
+      if (it != raw_.end() && n->source().begin.line == 0) return it->second;
+    }
+    return r.String(key);
+  }
+  std::optional<ViewPath> Path(TableReader& r, std::string_view key, bool checkpoints_only = false);
+  void ReadResources(const toml::table* t, Jobspec& spec);
+  void ReadModel(const toml::table* t, Jobspec& spec);
+  void ReadData(const toml::table* t, Jobspec& spec);
+  void ReadTraining(const toml::table* t, Jobspec& spec);
+  void ReadSetting(TableReader& r, const std::string& key, const std::string& full_key, Jobspec& spec);
+  void ReadEval(const toml::table* t, Jobspec& spec);
+  bool ReadCheckpoint(const toml::table* t, Jobspec& spec);  // true: dir was given
+  void ReadPreemption(const toml::table* t, Jobspec& spec);
+  void ReadOutput(const toml::table* t, Jobspec& spec);
+  void ReadBenchmark(const toml::table* t, Jobspec& spec);
+
+  std::string source_;
+  Diagnostics& diag_;
+  const std::map<std::string, std::string>& raw_;
+  // Positions of the settings, to keep them (and the sweep's order) in file order.
+  std::map<std::string, std::pair<size_t, size_t>> setting_pos_;
+};
+
+std::optional<ViewPath> Parser::Path(TableReader& r, std::string_view key, bool checkpoints_only) {
+  auto s = Str(r, key);
+  if (!s) return std::nullopt;
+  auto p = ParseViewPath(*s, checkpoints_only);
+  if (p.ok()) return *p;
+  r.Report(key, p.error().message());
+  return std::nullopt;
+}
+
+void Parser::ReadResources(const toml::table* t, Jobspec& spec) {
+  static const toml::table empty;
+  TableReader r(t ? *t : empty, "resources",
+                {"partition", "nodes", "ranks_per_node", "gpus_per_node", "cpus_per_rank",
+                 "mem_per_cpu", "time_limit"},
+                diag_);
+  r.CheckUnknownKeys();
+  if (!t || !r.Find("partition")) {
+    r.ReportMissing("partition", "[resources] partition = \"gpu\"");
+  } else if (auto p = Str(r, "partition")) {
+    if (ValidPartition(*p)) spec.resources.partition = *p;
+    else r.Report("partition", "\"" + *p + "\" is not a partition name (letters, digits, - _ .)");
+  }
+  if (auto v = r.Integer("nodes", 1, 1024)) spec.resources.nodes = static_cast<int>(*v);
+  if (auto v = r.Integer("ranks_per_node", 1, 256)) spec.resources.ranks_per_node = static_cast<int>(*v);
+  if (auto v = r.Integer("gpus_per_node", 0, 64)) spec.resources.gpus_per_node = static_cast<int>(*v);
+  if (auto v = r.Integer("cpus_per_rank", 1, 1024)) spec.resources.cpus_per_rank = static_cast<int>(*v);
+  if (auto m = Str(r, "mem_per_cpu")) {
+    std::string s = *m;
+    bool ok = !s.empty() && std::isdigit(static_cast<unsigned char>(s[0]));
+    size_t i = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (ok && i < s.size()) ok = i + 1 == s.size() && std::string_view("KMGTkmgt").find(s[i]) != std::string_view::npos;
+    if (ok) spec.resources.mem_per_cpu = s;
+    else r.Report("mem_per_cpu", "\"" + s + "\" is not a Slurm size (e.g. \"500M\", \"2G\")");
+  }
+  if (auto s = Str(r, "time_limit")) {
+    auto tl = cron::ParseTimeLimit(*s);
+    if (tl.ok()) spec.resources.time_limit_s = *tl;
+    else r.Report("time_limit", tl.error().message());
+  }
+}
+
+void Parser::ReadModel(const toml::table* t, Jobspec& spec) {
+  bool needed = spec.kind != Kind::kBenchmark ||
+                (spec.benchmark && spec.benchmark->workload == "finetune");
+  static const toml::table empty;
+  TableReader r(t ? *t : empty, "model", {"base", "adapter"}, diag_);
+  r.CheckUnknownKeys();
+  if (!r.Find("base")) {
+    if (needed) r.ReportMissing("base", "[model] base = \"models/tiny-llama\"");
+  } else {
+    spec.model = Path(r, "base");
+  }
+  if (r.Find("adapter")) spec.adapter = Path(r, "adapter");
+  if (spec.kind == Kind::kBenchmark && !needed && t)
+    diag_.Add(t->source(), "model", "[model] is used only by benchmarks with workload = \"finetune\"");
+}
+
+void Parser::ReadData(const toml::table* t, Jobspec& spec) {
+  bool needed = spec.kind == Kind::kFinetune ||
+                (spec.benchmark && spec.benchmark->workload == "finetune");
+  static const toml::table empty;
+  TableReader r(t ? *t : empty, "data", {"train"}, diag_);
+  r.CheckUnknownKeys();
+  if (!r.Find("train")) {
+    if (needed) r.ReportMissing("train", "[data] train = \"data/train.h5\"");
+  } else {
+    spec.train_data = Path(r, "train");
+  }
+  if (spec.kind == Kind::kBenchmark && !needed && t)
+    diag_.Add(t->source(), "data", "[data] is used only by benchmarks with workload = \"finetune\"");
+}
+
+void Parser::ReadSetting(TableReader& r, const std::string& key, const std::string& full_key,
+                         Jobspec& spec) {
+  const trainer::TrainingKey* tk = trainer::FindTrainingKey(full_key);
+  if (!tk) return;  // reported as unknown
+  const toml::node* n = r.Find(key);
+  const std::string dotted = "training." + full_key;
+  auto check = [&](const toml::node& v) -> std::optional<Value> {
+    auto wrong = [&](const char* expected) {
+      diag_.Add(v.source(), dotted, dotted + ": expected " + expected + ", got " + DescribeNode(v));
+      return std::nullopt;
+    };
+    switch (tk->type) {
+      case trainer::ValueType::kBool:
+        if (!v.is_boolean()) return wrong("true or false");
+        return Value(v.as_boolean()->get());
+      case trainer::ValueType::kInt: {
+        if (!v.is_integer()) return wrong("an integer");
+        int64_t i = v.as_integer()->get();
+        if (i < tk->lo || i > tk->hi) {
+          diag_.Add(v.source(), dotted, dotted + ": must be between " + std::to_string(static_cast<int64_t>(tk->lo)) + " and " +
+                                            std::to_string(static_cast<int64_t>(tk->hi)) + " (got " +
+                                            std::to_string(i) + ")");
+          return std::nullopt;
+        }
+        return Value(i);
+      }
+      case trainer::ValueType::kFloat: {
+        double d;
+        if (v.is_floating_point()) d = v.as_floating_point()->get();
+        else if (v.is_integer()) d = static_cast<double>(v.as_integer()->get());
+        else return wrong("a number");
+        bool low_ok = tk->lo_exclusive ? d > tk->lo : d >= tk->lo;
+        if (!low_ok || !(d <= tk->hi)) {
+          diag_.Add(v.source(), dotted,
+                    dotted + ": must be " + (tk->lo_exclusive ? "> " : ">= ") + FormatNumber(tk->lo) +
+                        " and <= " + FormatNumber(tk->hi) + " (got " + FormatNumber(d) + ")");
+          return std::nullopt;
+        }
+        return Value(d);
+      }
+      case trainer::ValueType::kString: {
+        if (!v.is_string()) return wrong("a string");
+        std::string s = v.as_string()->get();
+        if (!tk->choices.empty() &&
+            std::find(tk->choices.begin(), tk->choices.end(), s) == tk->choices.end()) {
+          diag_.Add(v.source(), dotted,
+                    dotted + ": \"" + s + "\" is not one of " + ChoiceList(tk->choices) +
+                        DidYouMean(s, tk->choices));
+          return std::nullopt;
+        }
+        return Value(s);
+      }
+      case trainer::ValueType::kStringList: {
+        const toml::array* a = v.as_array();
+        if (!a) return wrong("a list of strings");
+        std::vector<std::string> out;
+        for (const auto& e : *a) {
+          if (e.is_array()) {
+            diag_.Add(v.source(), dotted,
+                      dotted + " cannot be swept (sweepable: " + ChoiceList(trainer::SweepableKeys()) + ")");
+            return std::nullopt;
+          }
+          if (!e.is_string()) return wrong("a list of strings");
+          out.push_back(e.as_string()->get());
+        }
+        if (out.empty()) {
+          diag_.Add(v.source(), dotted, dotted + ": the list is empty");
+          return std::nullopt;
+        }
+        return Value(out);
+      }
+    }
+    return std::nullopt;
+  };
+
+  Setting setting{full_key, {}};
+  const toml::array* list = tk->type != trainer::ValueType::kStringList ? n->as_array() : nullptr;
+  if (list) {
+    if (!tk->sweepable) {
+      diag_.Add(n->source(), dotted,
+                dotted + " cannot be swept (sweepable: " + ChoiceList(trainer::SweepableKeys()) + ")");
+      return;
+    }
+    if (spec.kind != Kind::kFinetune) {
+      diag_.Add(n->source(), dotted,
+                dotted + ": a list of values (a sweep) is only for kind = \"finetune\"");
+      return;
+    }
+    if (list->empty()) {
+      diag_.Add(n->source(), dotted, dotted + ": an empty list sweeps over nothing");
+      return;
+    }
+    std::set<std::string> seen;
+    for (const auto& e : *list) {
+      auto v = check(e);
+      if (!v) return;
+      if (!seen.insert(TomlValue(*v)).second) {
+        diag_.Add(e.source(), dotted, dotted + ": the sweep lists " + TomlValue(*v) + " twice");
+        return;
+      }
+      setting.values.push_back(*v);
+    }
+  } else {
+    auto v = check(*n);
+    if (!v) return;
+    setting.values.push_back(*v);
+  }
+  setting_pos_[full_key] = {n->source().begin.line ? n->source().begin.line : SIZE_MAX,
+                            n->source().begin.column};
+  spec.training.push_back(std::move(setting));
+}
+
+void Parser::ReadTraining(const toml::table* t, Jobspec& spec) {
+  if (!t) return;
+  TableReader r(*t, "training", trainer::TrainingTableKeys(""), diag_);
+  r.CheckUnknownKeys();
+  for (auto&& [k, v] : *t) {
+    std::string key(k.str());
+    if (key == "lora") continue;
+    if (trainer::FindTrainingKey(key)) ReadSetting(r, key, key, spec);
+  }
+  if (const toml::table* lora = r.Table("lora")) {
+    TableReader lr(*lora, "training.lora", trainer::TrainingTableKeys("lora"), diag_);
+    lr.CheckUnknownKeys();
+    for (auto&& [k, v] : *lora) {
+      std::string key(k.str());
+      if (trainer::FindTrainingKey("lora." + key)) ReadSetting(lr, key, "lora." + key, spec);
+    }
+  }
+  std::stable_sort(spec.training.begin(), spec.training.end(), [&](const Setting& a, const Setting& b) {
+    return setting_pos_[a.key] < setting_pos_[b.key];
+  });
+}
+
+void Parser::ReadEval(const toml::table* t, Jobspec& spec) {
+  static const toml::table empty;
+  TableReader r(t ? *t : empty, "eval", {"sets", "exact_match", "max_new_tokens", "every"}, diag_);
+  r.CheckUnknownKeys();
+  if (r.Find("sets")) {
+    if (auto list = r.StringList("sets")) {
+      for (const auto& one : *list) {
+        auto p = ParseViewPath(one, false);
+        if (p.ok()) spec.eval.sets.push_back(*p);
+        else r.Report("sets", p.error().message());
+      }
+    }
+  }
+  if (r.Find("exact_match")) spec.eval.exact_match = Path(r, "exact_match");
+  if (auto v = r.Integer("max_new_tokens", 1, 65536)) spec.eval.max_new_tokens = static_cast<int>(*v);
+  if (r.Find("every")) {
+    if (spec.kind != Kind::kFinetune)
+      r.Report("every", "applies only to kind = \"finetune\" (evaluation during training)");
+    else if (auto v = r.Integer("every", 0, 1000000000)) spec.eval.every = static_cast<int>(*v);
+  }
+  if (spec.kind == Kind::kEval && !r.Find("sets") && !r.Find("exact_match")) {
+    if (t) diag_.Add(t->source(), "eval", "[eval] needs sets = [...] (loss/perplexity) or exact_match = \"data/qa.jsonl\" (or both)");
+    else diag_.AddFile("kind = \"eval\" needs an [eval] table with sets = [\"data/eval.h5\"] and/or exact_match = \"data/qa.jsonl\"");
+  }
+}
+
+bool Parser::ReadCheckpoint(const toml::table* t, Jobspec& spec) {
+  if (!t) return false;
+  bool dir_given = false;
+  TableReader r(*t, "checkpoint", {"dir", "every", "keep"}, diag_);
+  r.CheckUnknownKeys();
+  if (auto d = Str(r, "dir")) {
+    dir_given = true;
+    std::string s = *d;
+    // Every {placeholder} must be one we fill in.
+    for (size_t i = s.find('{'); i != std::string::npos; i = s.find('{', i + 1)) {
+      size_t j = s.find('}', i);
+      std::string ph = j == std::string::npos ? s.substr(i) : s.substr(i, j - i + 1);
+      if (ph != "{name}" && ph != "{tenant}" && ph != "{job}" && ph != "{task}") {
+        r.Report("dir", "\"" + s + "\": unknown placeholder " + ph +
+                            " (use {name}, {tenant}, {job}, {task})");
+        return true;
+      }
+    }
+    auto p = ParseViewPath(s, true);
+    if (p.ok()) spec.checkpoint.dir = s;
+    else r.Report("dir", p.error().message());
+  }
+  if (auto v = r.Integer("every", 0, 1000000000)) spec.checkpoint.every = static_cast<int>(*v);
+  if (auto v = r.Integer("keep", 0, 1000)) spec.checkpoint.keep = static_cast<int>(*v);
+  return dir_given;
+}
+
+void Parser::ReadPreemption(const toml::table* t, Jobspec& spec) {
+  if (spec.kind == Kind::kEval) spec.preemption.enabled = false;  // nothing to checkpoint
+  if (!t) return;
+  TableReader r(*t, "preemption", {"signal", "requeue"}, diag_);
+  r.CheckUnknownKeys();
+  if (auto s = Str(r, "signal")) {
+    if (spec.kind == Kind::kEval) {
+      r.Report("signal", "does not apply to kind = \"eval\" (an eval has nothing to checkpoint; "
+                         "requeue = true reruns it after a preemption)");
+    } else if (*s == "none") {
+      spec.preemption.enabled = false;
+    } else {
+      std::string name = *s, secs;
+      if (auto at = s->find('@'); at != std::string::npos) {
+        name = s->substr(0, at);
+        secs = s->substr(at + 1);
+      }
+      if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+      const std::vector<std::string> sigs = {"USR1", "TERM"};
+      bool ok = std::find(sigs.begin(), sigs.end(), name) != sigs.end();
+      int64_t n = 60;  // Slurm's default warning time
+      if (ok && !secs.empty()) {
+        ok = secs.size() <= 5 && secs.find_first_not_of("0123456789") == std::string::npos;
+        if (ok) n = std::stoll(secs);
+        ok = ok && n >= 1 && n <= 65535;
+      }
+      if (!ok) {
+        r.Report("signal", "\"" + *s + "\" is not SIGNAL@SECONDS with SIGNAL one of USR1, TERM "
+                           "(the signals egret-train checkpoints on) and SECONDS 1-65535, e.g. "
+                           "\"USR1@120\"; or \"none\"");
+      } else {
+        spec.preemption.signal = name;
+        spec.preemption.seconds_before = static_cast<int>(n);
+      }
+    }
+  }
+  if (auto b = r.Bool("requeue")) spec.preemption.requeue = *b;
+}
+
+void Parser::ReadOutput(const toml::table* t, Jobspec& spec) {
+  if (!t) return;
+  TableReader r(*t, "output", {"dir"}, diag_);
+  r.CheckUnknownKeys();
+  if (auto d = Str(r, "dir")) {
+    if (ValidHostPath(*d)) spec.output_dir = *d;
+    else r.Report("dir", "\"" + *d + "\" may hold only letters, digits and / . _ - + , = @");
+  }
+}
+
+void Parser::ReadBenchmark(const toml::table* t, Jobspec& spec) {
+  spec.benchmark.emplace();
+  if (!t) return;
+  Benchmark& b = *spec.benchmark;
+  TableReader r(*t, "benchmark", {"schedule", "every", "workload", "gemm_size", "repeats", "results"}, diag_);
+  r.CheckUnknownKeys();
+  if (r.Find("schedule") && r.Find("every"))
+    r.Report("every", "give either schedule (cron) or every (an interval), not both");
+  else if (auto s = Str(r, "schedule")) {
+    auto c = cron::ParseCron(*s);
+    if (c.ok()) b.schedule = *c;
+    else r.Report("schedule", c.error().message());
+  } else if (auto e = Str(r, "every")) {
+    auto c = cron::ParseInterval(*e);
+    if (c.ok()) b.schedule = *c;
+    else r.Report("every", c.error().message());
+  }
+  if (auto w = r.Choice("workload", {"gemm", "finetune"})) b.workload = *w;
+  if (auto v = r.Integer("gemm_size", 16, 8192)) b.gemm_size = static_cast<int>(*v);
+  if (auto v = r.Integer("repeats", 1, 1000)) b.repeats = static_cast<int>(*v);
+  if (auto s = Str(r, "results")) {
+    auto p = ParseViewPath(*s, true);
+    if (p.ok()) b.results = *s;
+    else r.Report("results", p.error().message());
+  }
+}
+
+std::optional<Jobspec> Parser::Run(const toml::table& root) {
+  Jobspec spec;
+  spec.source = source_;
+  TableReader r(root, "", kRootKeys, diag_);
+  r.CheckUnknownKeys();
+
+  if (!r.Find("kind")) {
+    r.ReportMissing("kind", "kind = \"finetune\"; one of finetune, eval, benchmark");
+    return std::nullopt;  // nothing else can be checked without it
+  }
+  auto kind = r.Choice("kind", kKinds);
+  if (!kind) return std::nullopt;
+  spec.kind = *kind == "finetune" ? Kind::kFinetune : *kind == "eval" ? Kind::kEval : Kind::kBenchmark;
+
+  if (!r.Find("tenant")) r.ReportMissing("tenant", "tenant = \"acme\", the Slurm account to charge");
+  else if (auto t = Str(r, "tenant")) {
+    if (ValidName(*t)) spec.tenant = *t;
+    else r.Report("tenant", "\"" + *t + "\" is not a tenant name (letters, digits, - _ ., at most 64)");
+  }
+  if (r.Find("name")) {
+    if (auto n = Str(r, "name")) {
+      if (ValidName(*n)) spec.name = *n;
+      else r.Report("name", "\"" + *n + "\" is not a job name (start with a letter or digit; then "
+                                         "letters, digits, - _ .; at most 64)");
+    }
+  } else {
+    std::string stem = std::filesystem::path(source_).stem().string();
+    if (ValidName(stem)) spec.name = stem;
+    else diag_.AddFile("the file name \"" + stem + "\" is not a valid job name; set name = \"...\"");
+  }
+
+  // Tables that do not belong to this kind are errors: they would be silently ignored.
+  auto allowed = TablesFor(spec.kind);
+  for (const auto& table : kTables) {
+    const toml::node* n = root.get(table);
+    if (!n || std::find(allowed.begin(), allowed.end(), table) != allowed.end()) continue;
+    diag_.Add(n->source(), table,
+              "[" + table + "] does not apply to kind = \"" + *kind + "\" (its tables: " +
+                  ChoiceList(allowed) + ")");
+  }
+  auto table = [&](const char* name) -> const toml::table* {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) return nullptr;
+    return r.Table(name);
+  };
+
+  if (spec.kind == Kind::kBenchmark) ReadBenchmark(table("benchmark"), spec);
+  ReadResources(table("resources"), spec);
+  if (spec.kind != Kind::kBenchmark || root.get("model") || spec.benchmark->workload == "finetune")
+    ReadModel(table("model"), spec);
+  if (spec.kind != Kind::kEval) ReadData(table("data"), spec);
+  if (spec.kind == Kind::kBenchmark && spec.benchmark->workload != "finetune" && root.get("training"))
+    diag_.Add(root.get("training")->source(), "training",
+              "[training] is used only by benchmarks with workload = \"finetune\"");
+  else
+    ReadTraining(table("training"), spec);
+  if (spec.kind != Kind::kBenchmark) ReadEval(table("eval"), spec);
+  bool dir_given = spec.kind == Kind::kFinetune && ReadCheckpoint(table("checkpoint"), spec);
+  if (spec.kind != Kind::kBenchmark) ReadPreemption(table("preemption"), spec);
+  else spec.preemption.enabled = spec.preemption.requeue = false;  // a link must not run twice
+  ReadOutput(table("output"), spec);
+
+  constexpr int64_t kMaxTasks = 1000;  // Slurm's default MaxArraySize is 1001 (ids 0-1000)
+  if (spec.TaskCount() > kMaxTasks) {
+    std::vector<std::string> sizes;
+    for (const auto& st : spec.training)
+      if (st.swept()) sizes.push_back(std::to_string(st.values.size()) + " " + st.key);
+    diag_.AddFile("the sweep makes " + std::to_string(spec.TaskCount()) + " array tasks (" +
+                  Join(sizes, " x ") + "); at most " + std::to_string(kMaxTasks) +
+                  " fit Slurm's default MaxArraySize");
+  }
+  if (spec.IsSweep()) {
+    if (!dir_given) spec.checkpoint.dir = "checkpoints/{name}/{job}/{task}";
+    else if (spec.checkpoint.dir.find("{task}") == std::string::npos) {
+      const toml::node* d = root.at_path("checkpoint.dir").node();
+      diag_.Add(d ? d->source() : toml::source_region{}, "checkpoint.dir",
+                "checkpoint.dir: \"" + spec.checkpoint.dir +
+                    "\" must contain {task} in a sweep, so each array task keeps its own checkpoints");
+    }
+  }
+  if (spec.preemption.enabled && spec.preemption.seconds_before >= spec.resources.time_limit_s) {
+    const toml::node* s = root.at_path("preemption.signal").node();
+    diag_.Add(s ? s->source() : toml::source_region{}, "preemption.signal",
+              "preemption.signal: " + spec.preemption.signal + "@" +
+                  std::to_string(spec.preemption.seconds_before) + " would fire " +
+                  std::to_string(spec.preemption.seconds_before) + " s before the end of a " +
+                  std::to_string(spec.resources.time_limit_s) +
+                  " s time limit; lower it or raise resources.time_limit");
+  }
+  if (!diag_.empty()) return std::nullopt;
+  return spec;
+}
+
+}  // namespace
+
+Result<Jobspec> ParseJobspecText(std::string_view text, const std::string& source_name,
+                                 const std::vector<std::string>& overrides) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    return Error(source_name + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) +
+                 ": not valid TOML: " + std::string(e.description()));
+  }
+  std::map<std::string, std::string> raw;
+  if (Status st = ApplyOverrides(root, overrides, raw); !st.ok())
+    return st.error().context(source_name);
+  Diagnostics diag(source_name);
+  Parser parser(source_name, diag, raw);
+  auto spec = parser.Run(root);
+  if (!spec) {
+    Status st = diag.ToStatus();
+    if (!st.ok()) return st.error();
+    return Error(source_name + ": invalid jobspec");
+  }
+  return std::move(*spec);
+}
+
+Result<Jobspec> ParseJobspecFile(const std::string& path, const std::vector<std::string>& overrides) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.error();
+  return ParseJobspecText(*text, path, overrides);
+}
+
+}  // namespace egret::jobspec
