@@ -28,6 +28,34 @@ const std::vector<std::string> kRootKeys = {"kind",  "name",       "tenant",    
 const std::vector<std::string> kTables = {"resources", "model",      "data",   "training", "eval",
                                           "checkpoint", "preemption", "output", "benchmark"};
 
+const std::vector<std::string> kResourceKeys = {"partition",     "nodes",       "ranks_per_node",
+                                                "gpus_per_node", "cpus_per_rank", "mem_per_cpu",
+                                                "time_limit"};
+const std::vector<std::string> kModelKeys = {"base", "adapter"};
+const std::vector<std::string> kDataKeys = {"train"};
+const std::vector<std::string> kEvalKeys = {"sets", "exact_match", "max_new_tokens", "every"};
+const std::vector<std::string> kCheckpointKeys = {"dir", "every", "keep"};
+const std::vector<std::string> kPreemptionKeys = {"signal", "requeue"};
+const std::vector<std::string> kOutputKeys = {"dir"};
+const std::vector<std::string> kBenchmarkKeys = {"schedule", "every", "workload", "gemm_size", "repeats", "results"};
+
+// Every table's keys, so a key written in the wrong table can say where it belongs.
+const std::vector<std::pair<std::string, std::vector<std::string>>>& AllTables() {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> all = {
+      {"resources", kResourceKeys},
+      {"model", kModelKeys},
+      {"data", kDataKeys},
+      {"training", trainer::TrainingTableKeys("")},
+      {"training.lora", trainer::TrainingTableKeys("lora")},
+      {"eval", kEvalKeys},
+      {"checkpoint", kCheckpointKeys},
+      {"preemption", kPreemptionKeys},
+      {"output", kOutputKeys},
+      {"benchmark", kBenchmarkKeys},
+  };
+  return all;
+}
+
 std::vector<std::string> TablesFor(Kind kind) {
   switch (kind) {
     case Kind::kFinetune:
@@ -143,10 +171,8 @@ std::optional<ViewPath> Parser::Path(TableReader& r, std::string_view key, bool 
 void Parser::ReadResources(const toml::table* t, Jobspec& spec) {
   static const toml::table empty;
   TableReader r(t ? *t : empty, "resources",
-                {"partition", "nodes", "ranks_per_node", "gpus_per_node", "cpus_per_rank",
-                 "mem_per_cpu", "time_limit"},
-                diag_);
-  r.CheckUnknownKeys();
+kResourceKeys, diag_);
+  r.CheckUnknownKeys(&AllTables());
   if (!t || !r.Find("partition")) {
     r.ReportMissing("partition", "[resources] partition = \"gpu\"");
   } else if (auto p = Str(r, "partition")) {
@@ -177,8 +203,8 @@ void Parser::ReadModel(const toml::table* t, Jobspec& spec) {
   bool needed = spec.kind != Kind::kBenchmark ||
                 (spec.benchmark && spec.benchmark->workload == "finetune");
   static const toml::table empty;
-  TableReader r(t ? *t : empty, "model", {"base", "adapter"}, diag_);
-  r.CheckUnknownKeys();
+  TableReader r(t ? *t : empty, "model", kModelKeys, diag_);
+  r.CheckUnknownKeys(&AllTables());
   if (!r.Find("base")) {
     if (needed) r.ReportMissing("base", "[model] base = \"models/tiny-llama\"");
   } else {
@@ -193,8 +219,8 @@ void Parser::ReadData(const toml::table* t, Jobspec& spec) {
   bool needed = spec.kind == Kind::kFinetune ||
                 (spec.benchmark && spec.benchmark->workload == "finetune");
   static const toml::table empty;
-  TableReader r(t ? *t : empty, "data", {"train"}, diag_);
-  r.CheckUnknownKeys();
+  TableReader r(t ? *t : empty, "data", kDataKeys, diag_);
+  r.CheckUnknownKeys(&AllTables());
   if (!r.Find("train")) {
     if (needed) r.ReportMissing("train", "[data] train = \"data/train.h5\"");
   } else {
@@ -319,7 +345,7 @@ void Parser::ReadSetting(TableReader& r, const std::string& key, const std::stri
 void Parser::ReadTraining(const toml::table* t, Jobspec& spec) {
   if (!t) return;
   TableReader r(*t, "training", trainer::TrainingTableKeys(""), diag_);
-  r.CheckUnknownKeys();
+  r.CheckUnknownKeys(&AllTables());
   for (auto&& [k, v] : *t) {
     std::string key(k.str());
     if (key == "lora") continue;
@@ -327,7 +353,7 @@ void Parser::ReadTraining(const toml::table* t, Jobspec& spec) {
   }
   if (const toml::table* lora = r.Table("lora")) {
     TableReader lr(*lora, "training.lora", trainer::TrainingTableKeys("lora"), diag_);
-    lr.CheckUnknownKeys();
+    lr.CheckUnknownKeys(&AllTables());
     for (auto&& [k, v] : *lora) {
       std::string key(k.str());
       if (trainer::FindTrainingKey("lora." + key)) ReadSetting(lr, key, "lora." + key, spec);
@@ -340,8 +366,8 @@ void Parser::ReadTraining(const toml::table* t, Jobspec& spec) {
 
 void Parser::ReadEval(const toml::table* t, Jobspec& spec) {
   static const toml::table empty;
-  TableReader r(t ? *t : empty, "eval", {"sets", "exact_match", "max_new_tokens", "every"}, diag_);
-  r.CheckUnknownKeys();
+  TableReader r(t ? *t : empty, "eval", kEvalKeys, diag_);
+  r.CheckUnknownKeys(&AllTables());
   if (r.Find("sets")) {
     if (auto list = r.StringList("sets")) {
       for (const auto& one : *list) {
@@ -367,8 +393,8 @@ void Parser::ReadEval(const toml::table* t, Jobspec& spec) {
 bool Parser::ReadCheckpoint(const toml::table* t, Jobspec& spec) {
   if (!t) return false;
   bool dir_given = false;
-  TableReader r(*t, "checkpoint", {"dir", "every", "keep"}, diag_);
-  r.CheckUnknownKeys();
+  TableReader r(*t, "checkpoint", kCheckpointKeys, diag_);
+  r.CheckUnknownKeys(&AllTables());
   if (auto d = Str(r, "dir")) {
     dir_given = true;
     std::string s = *d;
@@ -394,8 +420,8 @@ bool Parser::ReadCheckpoint(const toml::table* t, Jobspec& spec) {
 void Parser::ReadPreemption(const toml::table* t, Jobspec& spec) {
   if (spec.kind == Kind::kEval) spec.preemption.enabled = false;  // nothing to checkpoint
   if (!t) return;
-  TableReader r(*t, "preemption", {"signal", "requeue"}, diag_);
-  r.CheckUnknownKeys();
+  TableReader r(*t, "preemption", kPreemptionKeys, diag_);
+  r.CheckUnknownKeys(&AllTables());
   if (auto s = Str(r, "signal")) {
     if (spec.kind == Kind::kEval) {
       r.Report("signal", "does not apply to kind = \"eval\" (an eval has nothing to checkpoint; "
@@ -432,8 +458,8 @@ void Parser::ReadPreemption(const toml::table* t, Jobspec& spec) {
 
 void Parser::ReadOutput(const toml::table* t, Jobspec& spec) {
   if (!t) return;
-  TableReader r(*t, "output", {"dir"}, diag_);
-  r.CheckUnknownKeys();
+  TableReader r(*t, "output", kOutputKeys, diag_);
+  r.CheckUnknownKeys(&AllTables());
   if (auto d = Str(r, "dir")) {
     if (ValidHostPath(*d)) spec.output_dir = *d;
     else r.Report("dir", "\"" + *d + "\" may hold only letters, digits and / . _ - + , = @");
@@ -444,8 +470,8 @@ void Parser::ReadBenchmark(const toml::table* t, Jobspec& spec) {
   spec.benchmark.emplace();
   if (!t) return;
   Benchmark& b = *spec.benchmark;
-  TableReader r(*t, "benchmark", {"schedule", "every", "workload", "gemm_size", "repeats", "results"}, diag_);
-  r.CheckUnknownKeys();
+  TableReader r(*t, "benchmark", kBenchmarkKeys, diag_);
+  r.CheckUnknownKeys(&AllTables());
   if (r.Find("schedule") && r.Find("every"))
     r.Report("every", "give either schedule (cron) or every (an interval), not both");
   else if (auto s = Str(r, "schedule")) {
@@ -471,7 +497,7 @@ std::optional<Jobspec> Parser::Run(const toml::table& root) {
   Jobspec spec;
   spec.source = source_;
   TableReader r(root, "", kRootKeys, diag_);
-  r.CheckUnknownKeys();
+  r.CheckUnknownKeys(&AllTables());
 
   if (!r.Find("kind")) {
     r.ReportMissing("kind", "kind = \"finetune\"; one of finetune, eval, benchmark");

@@ -33,14 +33,29 @@ std::string TableReader::Dotted(std::string_view key) const {
   return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
 }
 
-void TableReader::CheckUnknownKeys() {
+void TableReader::CheckUnknownKeys(
+    const std::vector<std::pair<std::string, std::vector<std::string>>>* elsewhere) {
   for (auto&& [k, v] : table_) {
     std::string key(k.str());
     if (std::find(valid_.begin(), valid_.end(), key) != valid_.end()) continue;
     std::string where = path_.empty() ? "at the top level" : "in [" + path_ + "]";
+    std::string hint = DidYouMean(key, valid_);
+    if (hint.empty() && elsewhere) {
+      for (const auto& [table, keys] : *elsewhere) {
+        if (table == path_) continue;
+        if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+          hint = "; it belongs in [" + table + "]";
+          break;
+        }
+      }
+      for (const auto& [table, keys] : *elsewhere) {
+        if (!hint.empty() || table == path_) continue;
+        if (std::string near = DidYouMean(key, keys); !near.empty())
+          hint = near.substr(0, near.size() - 1) + " in [" + table + "]?";
+      }
+    }
     diag_.Add(k.source().begin.line ? k.source() : v.source(), Dotted(key),
-              "unknown key \"" + key + "\" " + where + DidYouMean(key, valid_) +
-                  " (valid keys: " + ChoiceList(valid_) + ")");
+              "unknown key \"" + key + "\" " + where + hint + " (valid keys: " + ChoiceList(valid_) + ")");
   }
 }
 

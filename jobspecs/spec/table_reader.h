@@ -25,8 +25,9 @@ class TableReader {
   TableReader(const toml::table& table, std::string path, std::vector<std::string> valid_keys,
               Diagnostics& diag);
 
-  // Reports every key not in VALID_KEYS, with a suggestion and the valid keys.
-  void CheckUnknownKeys();
+  // Reports every key not in VALID_KEYS, with a suggestion and the valid keys. ELSEWHERE
+  // (table name -> its keys) lets a key written in the wrong table say where it belongs.
+  void CheckUnknownKeys(const std::vector<std::pair<std::string, std::vector<std::string>>>* elsewhere = nullptr);
 
   const toml::node* Find(std::string_view key) const;
   std::string Dotted(std::string_view key) const;
