@@ -136,11 +136,16 @@ Result<LinkResult> RunLink(const std::string& dir, uint32_t self, int64_t fired_
   // The second half of the cancel handshake (chain.h): the marker may have appeared while
   // we submitted; then the successor is ours to remove.
   if (Exists(CancelMarkerPath(dir))) {
-    Status st = slurm::Scancel({r.next_job});
     r.cancelled = true;
-    r.message = "schedule cancelled while submitting the next run; removed job " +
-                std::to_string(r.next_job) + (st.ok() ? "" : " FAILED: " + st.error().message());
-    if (!st.ok()) return Error(r.message);
+    Status st = slurm::Scancel({r.next_job});
+    if (!st.ok()) {
+      // `egret bench cancel` may have removed it first; only a successor still alive is a problem.
+      auto j = slurm::LoadJob(r.next_job);
+      if (!j.ok() || (*j && (*j)->IsActive()))
+        return Error("schedule cancelled, but its next run (job " + std::to_string(r.next_job) +
+                     ") could not be removed: " + st.error().message() + "; scancel it by hand");
+    }
+    r.message = "schedule cancelled while submitting the next run; removed job " + std::to_string(r.next_job);
     return r;
   }
   r.message = "next run: job " + std::to_string(r.next_job) + " at " + BeginTime(*next);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -49,18 +50,21 @@ nlohmann::json ComposeResult(const RunFacts& f, const std::string& raw) {
       if (lines[0].contains("size")) j["size"] = lines[0]["size"];
     }
   } else {
-    for (auto it = lines.rbegin(); it != lines.rend() && !have; ++it) {
-      for (const char* key : trainer::kThroughputKeys) {
-        if (it->contains(key) && (*it)[key].is_number()) {
-          j["metric"] = "tokens_per_s";
-          j["value"] = (*it)[key];
-          j["unit"] = "tokens/s";
-          for (const char* extra : {"step", "loss"})
-            if (it->contains(extra)) j[extra] = (*it)[extra];
-          have = true;
-          break;
-        }
-      }
+    // The median step throughput, leaving out the first step (start-up) when there are more.
+    std::vector<double> tps;
+    for (const auto& v : lines)
+      if (v.value(trainer::kTypeKey, "") == "train" && v.contains(trainer::kThroughputKey) &&
+          v[trainer::kThroughputKey].is_number())
+        tps.push_back(v[trainer::kThroughputKey].get<double>());
+    if (tps.size() > 1) tps.erase(tps.begin());
+    if (!tps.empty()) {
+      std::vector<double> sorted = tps;
+      std::sort(sorted.begin(), sorted.end());
+      j["metric"] = "tokens_per_s";
+      j["value"] = sorted[sorted.size() / 2];
+      j["unit"] = "tokens/s";
+      j["steps"] = tps.size();
+      have = true;
     }
   }
   j["ok"] = f.exit_code == 0 && have;

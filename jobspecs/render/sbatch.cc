@@ -54,8 +54,8 @@ std::string RenderViewChecks(const Jobspec& spec) {
   };
   use(spec.model);
   use(spec.adapter);
-  use(spec.train_data);
-  for (const auto& s : spec.eval.sets) use(s);
+  for (const auto& p : spec.train_data) use(p);
+  use(spec.eval.dataset);
   use(spec.eval.exact_match);
   if (spec.checkpoint.dir.rfind("checkpoints/", 0) == 0) vars.insert("EGRET_CKPT_DIR");
   if (spec.benchmark && spec.benchmark->results.rfind("checkpoints/", 0) == 0) vars.insert("EGRET_CKPT_DIR");
@@ -103,10 +103,10 @@ std::string RenderJobScript(const Jobspec& spec, const RenderOptions& o) {
     }
     s += "  *) echo \"egret: array task $TASK is not part of this sweep\" >&2; exit 1 ;;\nesac\n";
   }
-  s += "\ncat >\"$RUN_DIR/job.toml\" <<EOF\n" + trainer::JobConfig(spec) + "EOF\n";
-  s += "cp \"$RUN_DIR/job.toml\" \"$STATUS_DIR/job.toml\"\n\n";
-  s += "# One MPI rank per Slurm task, wired up by Slurm's PMIx plugin (also across nodes).\n";
   if (spec.kind == Kind::kFinetune) {
+    s += "\ncat >\"$RUN_DIR/job.toml\" <<EOF\n" + trainer::JobConfig(spec) + "EOF\n";
+    s += "cp \"$RUN_DIR/job.toml\" \"$STATUS_DIR/job.toml\"\n\n";
+    s += "# One MPI rank per Slurm task, wired up by Slurm's PMIx plugin (also across nodes).\n";
     s += "rc=0\nsrun --mpi=pmix --kill-on-bad-exit=1 " + trainer::FinetuneCommand() + " || rc=$?\n";
     if (spec.preemption.enabled && spec.preemption.requeue) {
       s += "if [ \"$rc\" -eq " + std::to_string(trainer::kPreemptedExitCode) + " ]; then\n";
@@ -119,7 +119,9 @@ std::string RenderJobScript(const Jobspec& spec, const RenderOptions& o) {
     }
     s += "exit \"$rc\"\n";
   } else {
-    s += "srun --mpi=pmix --kill-on-bad-exit=1 " + trainer::EvalCommand() + "\n";
+    s += "\n# One MPI rank per Slurm task (the eval sets are sharded over them), via Slurm's PMIx.\n";
+    s += "srun --mpi=pmix --kill-on-bad-exit=1 " + trainer::EvalCommand(spec) + "\n";
+    s += "# A copy in the tenant's view, next to the runs it evaluates.\n";
     s += "cp \"$STATUS_DIR/" + std::string(trainer::kEvalFile) + "\" \"$RUN_DIR/\"\n";
   }
   return s;

@@ -52,18 +52,21 @@ struct Preemption {
   bool requeue = true;
 };
 
+// The run directory (egret-train's output.dir): checkpoints/, the exported adapter/ or
+// model/, loss.png. Placeholders {name}, {tenant}, {job} (the job id, or the array's id),
+// {task} (the array task).
 struct Checkpoint {
-  // Placeholders {name}, {tenant}, {job} (the job id, or the array's id), {task}.
   std::string dir = "checkpoints/{name}/{job}";
-  int every = 0;  // steps between checkpoints; 0 = the trainer's default
-  int keep = 0;   // complete checkpoints kept; 0 = the trainer's default
+  int64_t every_steps = -1;  // -1 = the trainer's default
+  int64_t keep_last = -1;
 };
 
 struct Eval {
-  std::vector<ViewPath> sets;          // HDF5 sets: mean loss and perplexity
+  std::optional<ViewPath> dataset;      // HDF5 eval set: mean loss and perplexity
   std::optional<ViewPath> exact_match;  // prompt/answer JSONL scored by greedy generation
-  int max_new_tokens = 0;               // 0 = the trainer's default
-  int every = 0;                        // finetune: evaluate every N steps (0 = at the end)
+  int64_t max_new_tokens = -1;          // -1 = the trainer's default
+  int64_t every_steps = -1;             // finetune: evaluate every N steps (0 = at the end)
+  std::optional<bool> chat;             // exact-match prompts as a chat user turn
 };
 
 struct Benchmark {
@@ -82,7 +85,7 @@ struct Jobspec {
   Resources resources;
   std::optional<ViewPath> model;
   std::optional<ViewPath> adapter;  // a PEFT adapter to start from or to evaluate
-  std::optional<ViewPath> train_data;
+  std::vector<ViewPath> train_data;  // one or more datasets from egret-data import
   std::vector<Setting> training;    // in file order; the trainer applies its defaults
   Eval eval;
   Checkpoint checkpoint;

@@ -33,8 +33,8 @@ const std::vector<std::string> kResourceKeys = {"partition",     "nodes",       
                                                 "time_limit"};
 const std::vector<std::string> kModelKeys = {"base", "adapter"};
 const std::vector<std::string> kDataKeys = {"train"};
-const std::vector<std::string> kEvalKeys = {"sets", "exact_match", "max_new_tokens", "every"};
-const std::vector<std::string> kCheckpointKeys = {"dir", "every", "keep"};
+const std::vector<std::string> kEvalKeys = {"dataset", "exact_match", "max_new_tokens", "every_steps", "chat"};
+const std::vector<std::string> kCheckpointKeys = {"dir", "every_steps", "keep_last"};
 const std::vector<std::string> kPreemptionKeys = {"signal", "requeue"};
 const std::vector<std::string> kOutputKeys = {"dir"};
 const std::vector<std::string> kBenchmarkKeys = {"schedule", "every", "workload", "gemm_size", "repeats", "results"};
@@ -91,6 +91,19 @@ bool ValidHostPath(std::string_view s) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("/._-+,=@").find(c) == std::string_view::npos)
       return false;
   return true;
+}
+
+// "between 1 and 64", ">= 0", "> 0 and < 1": a training key's range, for messages.
+std::string BoundsText(const trainer::TrainingKey& k) {
+  const bool unbounded = k.hi >= 1e12;
+  if (k.type == trainer::ValueType::kInt) {
+    std::string lo = std::to_string(static_cast<int64_t>(k.lo));
+    if (unbounded) return ">= " + lo;
+    return "between " + lo + " and " + std::to_string(static_cast<int64_t>(k.hi));
+  }
+  std::string out = (k.lo_exclusive ? "> " : ">= ") + FormatNumber(k.lo);
+  if (!unbounded) out += std::string(" and ") + (k.hi_exclusive ? "< " : "<= ") + FormatNumber(k.hi);
+  return out;
 }
 
 // A path as the job sees it (see ViewPath).
@@ -221,10 +234,19 @@ void Parser::ReadData(const toml::table* t, Jobspec& spec) {
   static const toml::table empty;
   TableReader r(t ? *t : empty, "data", kDataKeys, diag_);
   r.CheckUnknownKeys(&AllTables());
-  if (!r.Find("train")) {
+  if (const toml::node* n = r.Find("train"); !n) {
     if (needed) r.ReportMissing("train", "[data] train = \"data/train.h5\"");
-  } else {
-    spec.train_data = Path(r, "train");
+  } else if (n->is_array()) {
+    if (auto list = r.StringList("train")) {
+      for (const auto& one : *list) {
+        auto p = ParseViewPath(one, false);
+        if (p.ok()) spec.train_data.push_back(*p);
+        else r.Report("train", p.error().message());
+      }
+      if (list->empty()) r.Report("train", "the list is empty; name one or more datasets");
+    }
+  } else if (auto p = Path(r, "train")) {
+    spec.train_data.push_back(*p);
   }
   if (spec.kind == Kind::kBenchmark && !needed && t)
     diag_.Add(t->source(), "data", "[data] is used only by benchmarks with workload = \"finetune\"");
@@ -241,6 +263,10 @@ void Parser::ReadSetting(TableReader& r, const std::string& key, const std::stri
       diag_.Add(v.source(), dotted, dotted + ": expected " + expected + ", got " + DescribeNode(v));
       return std::nullopt;
     };
+    auto out_of_range = [&](const std::string& got) {
+      diag_.Add(v.source(), dotted, dotted + ": must be " + BoundsText(*tk) + " (got " + got + ")");
+      return std::nullopt;
+    };
     switch (tk->type) {
       case trainer::ValueType::kBool:
         if (!v.is_boolean()) return wrong("true or false");
@@ -248,12 +274,7 @@ void Parser::ReadSetting(TableReader& r, const std::string& key, const std::stri
       case trainer::ValueType::kInt: {
         if (!v.is_integer()) return wrong("an integer");
         int64_t i = v.as_integer()->get();
-        if (i < tk->lo || i > tk->hi) {
-          diag_.Add(v.source(), dotted, dotted + ": must be between " + std::to_string(static_cast<int64_t>(tk->lo)) + " and " +
-                                            std::to_string(static_cast<int64_t>(tk->hi)) + " (got " +
-                                            std::to_string(i) + ")");
-          return std::nullopt;
-        }
+        if (static_cast<double>(i) < tk->lo || static_cast<double>(i) > tk->hi) return out_of_range(std::to_string(i));
         return Value(i);
       }
       case trainer::ValueType::kFloat: {
@@ -261,13 +282,9 @@ void Parser::ReadSetting(TableReader& r, const std::string& key, const std::stri
         if (v.is_floating_point()) d = v.as_floating_point()->get();
         else if (v.is_integer()) d = static_cast<double>(v.as_integer()->get());
         else return wrong("a number");
-        bool low_ok = tk->lo_exclusive ? d > tk->lo : d >= tk->lo;
-        if (!low_ok || !(d <= tk->hi)) {
-          diag_.Add(v.source(), dotted,
-                    dotted + ": must be " + (tk->lo_exclusive ? "> " : ">= ") + FormatNumber(tk->lo) +
-                        " and <= " + FormatNumber(tk->hi) + " (got " + FormatNumber(d) + ")");
-          return std::nullopt;
-        }
+        bool lo_ok = tk->lo_exclusive ? d > tk->lo : d >= tk->lo;
+        bool hi_ok = tk->hi_exclusive ? d < tk->hi : d <= tk->hi;
+        if (!lo_ok || !hi_ok) return out_of_range(FormatNumber(d));
         return Value(d);
       }
       case trainer::ValueType::kString: {
@@ -282,9 +299,13 @@ void Parser::ReadSetting(TableReader& r, const std::string& key, const std::stri
         }
         return Value(s);
       }
-      case trainer::ValueType::kStringList: {
+      case trainer::ValueType::kStringList:
+      case trainer::ValueType::kStringOrList: {
+        if (v.is_string() && tk->type == trainer::ValueType::kStringOrList)
+          return Value(v.as_string()->get());
         const toml::array* a = v.as_array();
-        if (!a) return wrong("a list of strings");
+        if (!a) return wrong(tk->type == trainer::ValueType::kStringOrList ? "a list of strings or one string"
+                                                                            : "a list of strings");
         std::vector<std::string> out;
         for (const auto& e : *a) {
           if (e.is_array()) {
@@ -306,7 +327,9 @@ void Parser::ReadSetting(TableReader& r, const std::string& key, const std::stri
   };
 
   Setting setting{full_key, {}};
-  const toml::array* list = tk->type != trainer::ValueType::kStringList ? n->as_array() : nullptr;
+  const bool list_typed =
+      tk->type == trainer::ValueType::kStringList || tk->type == trainer::ValueType::kStringOrList;
+  const toml::array* list = list_typed ? nullptr : n->as_array();
   if (list) {
     if (!tk->sweepable) {
       diag_.Add(n->source(), dotted,
@@ -368,26 +391,22 @@ void Parser::ReadEval(const toml::table* t, Jobspec& spec) {
   static const toml::table empty;
   TableReader r(t ? *t : empty, "eval", kEvalKeys, diag_);
   r.CheckUnknownKeys(&AllTables());
-  if (r.Find("sets")) {
-    if (auto list = r.StringList("sets")) {
-      for (const auto& one : *list) {
-        auto p = ParseViewPath(one, false);
-        if (p.ok()) spec.eval.sets.push_back(*p);
-        else r.Report("sets", p.error().message());
-      }
-    }
-  }
+  if (r.Find("dataset")) spec.eval.dataset = Path(r, "dataset");
   if (r.Find("exact_match")) spec.eval.exact_match = Path(r, "exact_match");
-  if (auto v = r.Integer("max_new_tokens", 1, 65536)) spec.eval.max_new_tokens = static_cast<int>(*v);
-  if (r.Find("every")) {
+  if (auto v = r.Integer("max_new_tokens", 1, 65536)) spec.eval.max_new_tokens = *v;
+  if (auto b = r.Bool("chat")) spec.eval.chat = *b;
+  if (r.Find("every_steps")) {
     if (spec.kind != Kind::kFinetune)
-      r.Report("every", "applies only to kind = \"finetune\" (evaluation during training)");
-    else if (auto v = r.Integer("every", 0, 1000000000)) spec.eval.every = static_cast<int>(*v);
+      r.Report("every_steps", "applies only to kind = \"finetune\" (evaluation during training)");
+    else if (auto v = r.Integer("every_steps", 0, 1000000000000)) spec.eval.every_steps = *v;
   }
-  if (spec.kind == Kind::kEval && !r.Find("sets") && !r.Find("exact_match")) {
-    if (t) diag_.Add(t->source(), "eval", "[eval] needs sets = [...] (loss/perplexity) or exact_match = \"data/qa.jsonl\" (or both)");
-    else diag_.AddFile("kind = \"eval\" needs an [eval] table with sets = [\"data/eval.h5\"] and/or exact_match = \"data/qa.jsonl\"");
+  const bool has_set = r.Find("dataset") || r.Find("exact_match");
+  if (spec.kind == Kind::kEval && !has_set) {
+    if (t) diag_.Add(t->source(), "eval", "[eval] needs dataset = \"data/eval.h5\" (loss/perplexity) or exact_match = \"data/qa.jsonl\" (or both)");
+    else diag_.AddFile("kind = \"eval\" needs an [eval] table with dataset = \"data/eval.h5\" and/or exact_match = \"data/qa.jsonl\"");
   }
+  if (spec.eval.every_steps > 0 && !has_set)
+    r.Report("every_steps", "is set but neither eval.dataset nor eval.exact_match is");
 }
 
 bool Parser::ReadCheckpoint(const toml::table* t, Jobspec& spec) {
@@ -412,8 +431,8 @@ bool Parser::ReadCheckpoint(const toml::table* t, Jobspec& spec) {
     if (p.ok()) spec.checkpoint.dir = s;
     else r.Report("dir", p.error().message());
   }
-  if (auto v = r.Integer("every", 0, 1000000000)) spec.checkpoint.every = static_cast<int>(*v);
-  if (auto v = r.Integer("keep", 0, 1000)) spec.checkpoint.keep = static_cast<int>(*v);
+  if (auto v = r.Integer("every_steps", 0, 1000000000000)) spec.checkpoint.every_steps = *v;
+  if (auto v = r.Integer("keep_last", 1, 1000)) spec.checkpoint.keep_last = *v;
   return dir_given;
 }
 
@@ -548,6 +567,23 @@ std::optional<Jobspec> Parser::Run(const toml::table& root) {
               "[training] is used only by benchmarks with workload = \"finetune\"");
   else
     ReadTraining(table("training"), spec);
+  // egret-train needs exactly one of train.steps and train.epochs: say so now, not at run time.
+  const bool trains = spec.kind == Kind::kFinetune || (spec.benchmark && spec.benchmark->workload == "finetune");
+  if (trains) {
+    // Present in the file counts, valid or not: a bad value is reported on its own.
+    bool steps = root.at_path("training.steps").node() != nullptr;
+    bool epochs = root.at_path("training.epochs").node() != nullptr;
+    const toml::node* tr = root.get("training");
+    if (steps && epochs)
+      diag_.Add(root.at_path("training.epochs").node() ? root.at_path("training.epochs").node()->source()
+                                                       : toml::source_region{},
+                "training.epochs", "training.epochs: give training.steps or training.epochs, not both");
+    else if (!steps && !epochs) {
+      std::string msg = "missing required key \"steps\" in [training] (e.g. [training] steps = 200; or epochs = 1.5)";
+      if (tr && tr->source().begin.line > 0) diag_.Add(tr->source(), "training.steps", msg);
+      else diag_.AddFile(msg);
+    }
+  }
   if (spec.kind != Kind::kBenchmark) ReadEval(table("eval"), spec);
   bool dir_given = spec.kind == Kind::kFinetune && ReadCheckpoint(table("checkpoint"), spec);
   if (spec.kind != Kind::kBenchmark) ReadPreemption(table("preemption"), spec);

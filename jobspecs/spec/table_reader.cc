@@ -39,15 +39,14 @@ void TableReader::CheckUnknownKeys(
     std::string key(k.str());
     if (std::find(valid_.begin(), valid_.end(), key) != valid_.end()) continue;
     std::string where = path_.empty() ? "at the top level" : "in [" + path_ + "]";
-    std::string hint = DidYouMean(key, valid_);
-    if (hint.empty() && elsewhere) {
-      for (const auto& [table, keys] : *elsewhere) {
-        if (table == path_) continue;
-        if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+    // Where it belongs (an exact key of another table) beats a near miss here.
+    std::string hint;
+    if (elsewhere)
+      for (const auto& [table, keys] : *elsewhere)
+        if (hint.empty() && table != path_ && std::find(keys.begin(), keys.end(), key) != keys.end())
           hint = "; it belongs in [" + table + "]";
-          break;
-        }
-      }
+    if (hint.empty()) hint = DidYouMean(key, valid_);
+    if (hint.empty() && elsewhere) {
       for (const auto& [table, keys] : *elsewhere) {
         if (!hint.empty() || table == path_) continue;
         if (std::string near = DidYouMean(key, keys); !near.empty())

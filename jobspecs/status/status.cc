@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -74,27 +75,26 @@ std::string StatusDirOf(const slurm::Job& job) {
 Progress ParseProgress(const std::string& text, int64_t total_from_config) {
   Progress p;
   p.total = total_from_config;
-  auto lines = Split(text, '\n', true);
-  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-    auto j = nlohmann::json::parse(*it, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains(trainer::kStepKey) ||
-        !j[trainer::kStepKey].is_number_integer())
-      continue;
-    p.have = true;
-    p.step = j[trainer::kStepKey].get<int64_t>();
-    for (const char* k : trainer::kTotalStepsKeys)
-      if (auto v = Num(j, k)) {
-        p.total = static_cast<int64_t>(*v);
-        break;
-      }
-    p.loss = Num(j, trainer::kLossKey);
-    p.lr = Num(j, "lr");
-    for (const char* k : trainer::kThroughputKeys)
-      if (auto v = Num(j, k)) {
-        p.tokens_per_s = v;
-        break;
-      }
-    break;
+  for (const auto& line : Split(text, '\n', true)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;  // e.g. the line being written
+    std::string type = j.value(trainer::kTypeKey, "");
+    if (auto t = Num(j, trainer::kTotalStepsKey)) p.total = static_cast<int64_t>(*t);
+    if (j.contains(trainer::kStepKey) && j[trainer::kStepKey].is_number_integer()) {
+      p.have = true;
+      p.step = j[trainer::kStepKey].get<int64_t>();
+    }
+    if (type == "train") {
+      p.loss = Num(j, trainer::kLossKey);
+      p.lr = Num(j, trainer::kLrKey);
+      p.tokens_per_s = Num(j, trainer::kThroughputKey);
+    } else if (type == "eval") {
+      nlohmann::json e = j;
+      e.erase(trainer::kTypeKey);
+      p.last_eval = e;
+    } else if (type == "end") {
+      p.end_status = j.value("status", "");
+    }
   }
   return p;
 }
@@ -114,6 +114,7 @@ JobStatus Collect(const slurm::Job& job, QuotaReasons* reasons) {
       if (!j.is_discarded()) s.eval = j;
     }
   }
+  if (!s.eval && s.progress.last_eval) s.eval = s.progress.last_eval;
   if (reasons && job.array_tasks.empty()) s.quota = reasons->Why(job.id);
   if (s.quota.empty() && !job.comment.empty()) {
     s.quota = job.comment;
@@ -125,6 +126,14 @@ JobStatus Collect(const slurm::Job& job, QuotaReasons* reasons) {
 std::string EvalSummary(const nlohmann::json& eval, size_t max_items) {
   std::vector<std::pair<std::string, double>> items;
   if (eval.is_object()) Flatten(eval, "", 0, items);
+  // egret-train's headline figures first, then the rest in key order.
+  static const std::vector<std::string> kFirst = {"eval_loss", "perplexity", "exact_match"};
+  auto rank = [](const std::string& k) {
+    auto it = std::find(kFirst.begin(), kFirst.end(), k);
+    return it == kFirst.end() ? kFirst.size() : static_cast<size_t>(it - kFirst.begin());
+  };
+  std::stable_sort(items.begin(), items.end(), [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
+  items.erase(std::remove_if(items.begin(), items.end(), [](const auto& i) { return i.first == "step"; }), items.end());
   std::string out;
   for (size_t i = 0; i < items.size() && i < max_items; ++i) {
     char buf[64];

@@ -18,7 +18,9 @@ struct Progress {
   bool have = false;
   int64_t step = -1;
   int64_t total = -1;
-  std::optional<double> loss, tokens_per_s, lr;
+  std::optional<double> loss, tokens_per_s, lr;  // from the last train line
+  std::optional<nlohmann::json> last_eval;       // the last evaluation during training
+  std::string end_status;                        // "finished", "preempted", or ""
 };
 
 struct JobStatus {
@@ -32,8 +34,9 @@ struct JobStatus {
 // Pure: the status directory of an egret job, from its log path (<runs_dir>/<id>.out).
 std::string StatusDirOf(const slurm::Job& job);
 
-// Pure: progress from the tail of a metrics JSONL (the last line with a step counts);
-// TOTAL_FROM_CONFIG fills the total when the lines carry none (-1: unknown).
+// Pure: progress from (the tail of) egret-train's metrics.jsonl: the last step, the last
+// train line's loss/lr/tokens per second, the last eval, how the run ended. TOTAL_FROM_CONFIG
+// is the total when no start line (with total_steps) is in the text (-1: unknown).
 Progress ParseProgress(const std::string& metrics_text, int64_t total_from_config);
 
 // Reads the job's status directory and asks quotad (REASONS may be null).

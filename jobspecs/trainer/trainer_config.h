@@ -13,23 +13,30 @@ namespace egret::jobspec::trainer {
 // requeued and resumes with --resume auto.
 inline constexpr int kPreemptedExitCode = 75;
 
-// job.toml as heredoc text. It refers to shell variables the script sets: RUN_DIR (the
-// job's checkpoint/output directory in the tenant's view), STATUS_DIR (the job's status
-// directory next to its log, read by `egret status`), and SWEEP_* for swept settings.
+// job.toml (egret-train's schema version 1) as heredoc text. It refers to shell variables
+// the script sets: RUN_DIR (the run directory in the tenant's view: egret-train's
+// output.dir), STATUS_DIR (the job's status directory next to its log, read by
+// `egret status`), and SWEEP_* for swept settings.
 std::string JobConfig(const Jobspec& spec);
 
 // The command after `srun ...`, as shell words; "$EGRET_TRAIN" is the binary.
 std::string FinetuneCommand();
-std::string EvalCommand();
+// egret-train eval of the spec's model (+ adapter) on its eval sets, writing
+// $STATUS_DIR/eval.json.
+std::string EvalCommand(const Jobspec& spec);
 
 // Files the trainer writes into STATUS_DIR, read by `egret status`.
 inline constexpr const char* kMetricsFile = "metrics.jsonl";
 inline constexpr const char* kEvalFile = "eval.json";
 
-// Metrics JSONL keys, in the order they are looked for.
-inline constexpr const char* kThroughputKeys[] = {"tokens_per_s", "tok_per_s", "tokens_per_sec"};
+// metrics.jsonl: one object per line with "type" start | train | eval | checkpoint | end.
+// start has total_steps; train has step, loss, lr, tokens_per_s; eval has eval_loss,
+// perplexity, exact_match; end has status (finished | preempted).
+inline constexpr const char* kTypeKey = "type";
 inline constexpr const char* kStepKey = "step";
-inline constexpr const char* kTotalStepsKeys[] = {"total_steps", "steps"};
+inline constexpr const char* kTotalStepsKey = "total_steps";
 inline constexpr const char* kLossKey = "loss";
+inline constexpr const char* kLrKey = "lr";
+inline constexpr const char* kThroughputKey = "tokens_per_s";
 
 }  // namespace egret::jobspec::trainer

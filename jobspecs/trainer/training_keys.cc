@@ -1,27 +1,34 @@
 #include "jobspecs/trainer/training_keys.h"
 
+#include <limits>
+
 namespace egret::jobspec::trainer {
 
 const std::vector<TrainingKey>& TrainingKeys() {
   using T = ValueType;
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  // key, type, sweepable, lo, hi, lo_exclusive, choices, trainer_key, hi_exclusive
   static const std::vector<TrainingKey> keys = {
-      {"method", T::kString, false, 0, 0, false, {"lora", "full"}, "train.method"},
-      {"steps", T::kInt, true, 1, 1e9, false, {}, "train.steps"},
-      {"global_batch", T::kInt, true, 1, 1e6, false, {}, "train.global_batch"},
-      {"micro_batch", T::kInt, true, 1, 1e6, false, {}, "train.micro_batch"},
-      {"seq_len", T::kInt, true, 8, 1e6, false, {}, "data.seq_len"},
-      {"lr", T::kFloat, true, 0, 10, true, {}, "optim.lr"},
-      {"lr_schedule", T::kString, true, 0, 0, false, {"cosine", "linear", "constant"}, "optim.schedule"},
-      {"warmup_steps", T::kInt, true, 0, 1e9, false, {}, "optim.warmup_steps"},
-      {"weight_decay", T::kFloat, true, 0, 10, false, {}, "optim.weight_decay"},
-      {"beta1", T::kFloat, true, 0, 0.999999, false, {}, "optim.beta1"},
-      {"beta2", T::kFloat, true, 0, 0.999999, false, {}, "optim.beta2"},
-      {"grad_clip", T::kFloat, true, 0, 1e6, false, {}, "optim.grad_clip"},
-      {"seed", T::kInt, true, 0, 4294967295.0, false, {}, "train.seed"},
-      {"lora.rank", T::kInt, true, 1, 4096, false, {}, "lora.rank"},
-      {"lora.alpha", T::kFloat, true, 0, 1e6, true, {}, "lora.alpha"},
-      {"lora.dropout", T::kFloat, true, 0, 0.999999, false, {}, "lora.dropout"},
-      {"lora.targets", T::kStringList, false, 0, 0, false, {}, "lora.targets"},
+      {"mode", T::kString, false, 0, 0, false, {"lora", "full"}, "train.mode"},
+      {"steps", T::kInt, true, 1, 1e12, false, {}, "train.steps"},
+      {"epochs", T::kFloat, true, 0, 1e6, true, {}, "train.epochs"},
+      {"global_batch_size", T::kInt, true, 1, 1e9, false, {}, "train.global_batch_size"},
+      {"micro_batch_size", T::kInt, true, 1, 1e9, false, {}, "train.micro_batch_size"},
+      {"grad_accum", T::kInt, true, 1, 1e9, false, {}, "train.grad_accum"},
+      {"max_grad_norm", T::kFloat, true, 0, kInf, false, {}, "train.max_grad_norm"},
+      {"seed", T::kInt, true, 0, 9.2e18, false, {}, "train.seed"},
+      {"lr", T::kFloat, true, 0, kInf, true, {}, "optimizer.lr"},
+      {"beta1", T::kFloat, true, 0, 1, false, {}, "optimizer.betas[0]", true},
+      {"beta2", T::kFloat, true, 0, 1, false, {}, "optimizer.betas[1]", true},
+      {"eps", T::kFloat, true, 0, kInf, true, {}, "optimizer.eps"},
+      {"weight_decay", T::kFloat, true, 0, kInf, false, {}, "optimizer.weight_decay"},
+      {"schedule", T::kString, true, 0, 0, false, {"cosine", "linear", "constant"}, "schedule.kind"},
+      {"warmup_steps", T::kInt, true, 0, 1e12, false, {}, "schedule.warmup_steps"},
+      {"min_lr", T::kFloat, true, 0, kInf, false, {}, "schedule.min_lr"},
+      {"lora.r", T::kInt, true, 1, 65536, false, {}, "lora.r"},
+      {"lora.alpha", T::kFloat, true, 0, kInf, true, {}, "lora.alpha"},
+      {"lora.dropout", T::kFloat, true, 0, 1, false, {}, "lora.dropout", true},
+      {"lora.target_modules", T::kStringOrList, false, 0, 0, false, {}, "lora.target_modules"},
   };
   return keys;
 }

@@ -16,20 +16,31 @@ namespace egret::jobspec {
 namespace {
 
 TEST(StatusLogic, ProgressFromTheLastStepLine) {
+  // egret-train's metrics.jsonl (mpi_trainer/train/trainer.cc): start, train, eval, checkpoint, end.
   std::string metrics =
-      "{\"step\": 1, \"loss\": 3.5, \"tokens_per_s\": 900}\n"
-      "{\"step\": 2, \"loss\": 3.25, \"tokens_per_s\": 1000, \"lr\": 0.0003, \"total_steps\": 200}\n"
-      "{\"event\": \"checkpoint\", \"path\": \"x\"}\n"
-      "{\"step\": 3, \"loss\": 3.0, \"tok";  // a line being written
+      "{\"type\":\"start\",\"step\":0,\"total_steps\":200,\"ranks\":2}\n"
+      "{\"type\":\"train\",\"step\":1,\"loss\":3.5,\"lr\":0.0001,\"tokens_per_s\":900}\n"
+      "{\"type\":\"train\",\"step\":2,\"loss\":3.25,\"lr\":0.0003,\"tokens_per_s\":1000}\n"
+      "{\"type\":\"eval\",\"step\":2,\"eval_loss\":3.1,\"perplexity\":22.2}\n"
+      "{\"type\":\"checkpoint\",\"step\":2,\"path\":\"x\"}\n"
+      "{\"type\":\"train\",\"step\":3,\"loss\":3.0,\"tok";  // a line being written
   auto p = status::ParseProgress(metrics, 100);
   ASSERT_TRUE(p.have);
   EXPECT_EQ(p.step, 2);
-  EXPECT_EQ(p.total, 200);  // the line's own total wins over the config's
+  EXPECT_EQ(p.total, 200);  // the start line's total wins over the config's
   EXPECT_EQ(*p.loss, 3.25);
+  EXPECT_EQ(*p.lr, 0.0003);
   EXPECT_EQ(*p.tokens_per_s, 1000);
-  auto q = status::ParseProgress("{\"step\": 7, \"loss\": 1.5}\n", 100);
+  ASSERT_TRUE(p.last_eval);
+  EXPECT_EQ((*p.last_eval)["eval_loss"], 3.1);
+  EXPECT_EQ(p.end_status, "");
+  // A tail without the start line takes the total from the job's config.
+  auto q = status::ParseProgress("{\"type\":\"train\",\"step\":7,\"loss\":1.5}\n"
+                                 "{\"type\":\"end\",\"step\":7,\"status\":\"preempted\"}\n", 100);
   EXPECT_EQ(q.total, 100);
+  EXPECT_EQ(q.step, 7);
   EXPECT_FALSE(q.tokens_per_s);
+  EXPECT_EQ(q.end_status, "preempted");
   EXPECT_FALSE(status::ParseProgress("", -1).have);
 }
 
@@ -53,9 +64,13 @@ TEST(StatusLogic, QuotadReasonAsOneLine) {
 }
 
 TEST(StatusLogic, EvalSummaryFlattensNumbers) {
-  auto j = nlohmann::json::parse(R"({"loss": 1.25, "perplexity": 3.49, "exact_match": {"score": 0.5, "n": 20}, "model": "x"})");
-  EXPECT_EQ(status::EvalSummary(j, 4), "exact_match.n=20 exact_match.score=0.5 loss=1.25 perplexity=3.49");
-  EXPECT_EQ(status::EvalSummary(j, 2), "exact_match.n=20 exact_match.score=0.5 ...");
+  // egret-train eval's output: headline figures first.
+  auto j = nlohmann::json::parse(R"({"model": "x", "eval_loss": 1.25, "eval_rows": 8, "perplexity": 3.49,
+                                     "exact_match": 0.5, "exact_match_total": 20, "samples": [1, 2]})");
+  EXPECT_EQ(status::EvalSummary(j, 4), "eval_loss=1.25 perplexity=3.49 exact_match=0.5 eval_rows=8 ...");
+  EXPECT_EQ(status::EvalSummary(j, 2), "eval_loss=1.25 perplexity=3.49 ...");
+  auto nested = nlohmann::json::parse(R"({"a": {"b": 1}, "step": 4})");
+  EXPECT_EQ(status::EvalSummary(nested, 4), "a.b=1");
 }
 
 TEST(ClusterCheck, GresCounts) {
@@ -70,7 +85,7 @@ TEST(ClusterCheck, WrongPartitionAndImpossibleCounts) {
   slurm::ClusterInfo c;
   c.partitions = {{"cpu", 2, 0, 8}, {"gpu", 2, 4, 8}};
   const char* base = "kind = \"finetune\"\ntenant = \"acme\"\n[model]\nbase = \"models/m\"\n[data]\n"
-                     "train = \"data/t.h5\"\n[resources]\n";
+                     "train = \"data/t.h5\"\n[training]\nsteps = 5\n[resources]\n";
   auto spec = [&](const std::string& res) {
     auto r = ParseJobspecText(base + res, "t.toml");
     EXPECT_TRUE(r.ok()) << r.error().message();
@@ -118,13 +133,18 @@ TEST(BenchLogic, GemmResultSumsRanks) {
   EXPECT_EQ(failed["fired_at"], 2000);  // a one-off run fires when it starts
 }
 
-TEST(BenchLogic, FinetuneResultTakesTheLastThroughput) {
+TEST(BenchLogic, FinetuneResultIsTheMedianStepAfterTheFirst) {
   bench::RunFacts f{"egret-bench:acme:steps", "finetune", 42, 1000, 1001, 1010, 0, "n1"};
-  auto j = bench::ComposeResult(f, "{\"step\":1,\"loss\":3.1,\"tokens_per_s\":800}\n"
-                                   "{\"step\":2,\"loss\":2.9,\"tokens_per_s\":950}\n{\"event\":\"done\"}\n");
+  auto j = bench::ComposeResult(f, "{\"type\":\"start\",\"step\":0,\"total_steps\":4}\n"
+                                   "{\"type\":\"train\",\"step\":1,\"tokens_per_s\":100}\n"
+                                   "{\"type\":\"train\",\"step\":2,\"tokens_per_s\":950}\n"
+                                   "{\"type\":\"train\",\"step\":3,\"tokens_per_s\":900}\n"
+                                   "{\"type\":\"train\",\"step\":4,\"tokens_per_s\":990}\n"
+                                   "{\"type\":\"end\",\"step\":4,\"status\":\"finished\"}\n");
   EXPECT_EQ(j["metric"], "tokens_per_s");
   EXPECT_EQ(j["value"], 950);
-  EXPECT_EQ(j["step"], 2);
+  EXPECT_EQ(j["steps"], 3);
+  EXPECT_EQ(j["ok"], true);
 }
 
 }  // namespace

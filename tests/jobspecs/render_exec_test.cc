@@ -78,11 +78,12 @@ base = "models/tiny-llama"
 [data]
 train = 'data/acme/$HOME`id`\x.h5'
 [training]
-method = "lora"
+mode = "lora"
+steps = 10
 lr = 3e-4
-lr_schedule = "cosine"
+schedule = "cosine"
 [training.lora]
-targets = ["q_proj", "v_proj"]
+target_modules = ["q_proj", "v_proj"]
 )";
 
 TEST_F(RenderExec, JobTomlResolvesTheViewAndKeepsUserTextLiteral) {
@@ -91,11 +92,14 @@ TEST_F(RenderExec, JobTomlResolvesTheViewAndKeepsUserTextLiteral) {
   toml::table t = toml::parse_file(P("view/checkpoints/acme-lora/42/job.toml"));
   EXPECT_EQ(t.at_path("model.path").value_or(std::string()), P("view/models/tiny-llama"));
   // $HOME, `id` and the backslash arrive as written, unexpanded.
-  EXPECT_EQ(t.at_path("data.train").value_or(std::string()), P("view/data/acme/$HOME`id`\\x.h5"));
-  EXPECT_EQ(t.at_path("optim.lr").value_or(0.0), 3e-4);
-  EXPECT_EQ(t.at_path("optim.schedule").value_or(std::string()), "cosine");
-  EXPECT_EQ(t.at_path("lora.targets[1]").value_or(std::string()), "v_proj");
-  EXPECT_EQ(t.at_path("checkpoint.dir").value_or(std::string()), P("view/checkpoints/acme-lora/42"));
+  EXPECT_EQ(t.at_path("data.train[0]").value_or(std::string()), P("view/data/acme/$HOME`id`\\x.h5"));
+  EXPECT_EQ(t.at_path("version").value_or(int64_t{0}), 1);
+  EXPECT_EQ(t.at_path("train.mode").value_or(std::string()), "lora");
+  EXPECT_EQ(t.at_path("train.steps").value_or(int64_t{0}), 10);
+  EXPECT_EQ(t.at_path("optimizer.lr").value_or(0.0), 3e-4);
+  EXPECT_EQ(t.at_path("schedule.kind").value_or(std::string()), "cosine");
+  EXPECT_EQ(t.at_path("lora.target_modules[1]").value_or(std::string()), "v_proj");
+  EXPECT_EQ(t.at_path("output.dir").value_or(std::string()), P("view/checkpoints/acme-lora/42"));
   EXPECT_EQ(t.at_path("output.metrics").value_or(std::string()), P("runs/acme-lora/42/metrics.jsonl"));
   // The status directory gets the same config, for egret status.
   EXPECT_TRUE(fs::exists(P("runs/acme-lora/42/job.toml")));
@@ -118,20 +122,20 @@ TEST_F(RenderExec, CheckpointedOnTheSignalRequeues) {
 }
 
 TEST_F(RenderExec, EachArrayTaskGetsItsCombination) {
-  std::string spec = std::string(kSpec) + "rank = [8, 16]\n";
+  std::string spec = std::string(kSpec) + "r = [8, 16]\n";
   spec.replace(spec.find("lr = 3e-4"), 9, "lr = [1e-4, 3e-4]");
   // Task 3 = (lr index 1, rank index 1): 3e-4 and 16.
   auto r = Run(spec, {"SLURM_JOB_ID=53", "SLURM_ARRAY_JOB_ID=50", "SLURM_ARRAY_TASK_ID=3"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   toml::table t = toml::parse_file(P("view/checkpoints/acme-lora/50/3/job.toml"));
-  EXPECT_EQ(t.at_path("optim.lr").value_or(0.0), 3e-4);
-  EXPECT_EQ(t.at_path("lora.rank").value_or(int64_t{0}), 16);
+  EXPECT_EQ(t.at_path("optimizer.lr").value_or(0.0), 3e-4);
+  EXPECT_EQ(t.at_path("lora.r").value_or(int64_t{0}), 16);
   EXPECT_EQ(t.at_path("output.metrics").value_or(std::string()), P("runs/acme-lora/50_3/metrics.jsonl"));
   r = Run(spec, {"SLURM_JOB_ID=51", "SLURM_ARRAY_JOB_ID=50", "SLURM_ARRAY_TASK_ID=0"});
   ASSERT_EQ(r.exit_code, 0);
   toml::table t0 = toml::parse_file(P("view/checkpoints/acme-lora/50/0/job.toml"));
-  EXPECT_EQ(t0.at_path("optim.lr").value_or(0.0), 1e-4);
-  EXPECT_EQ(t0.at_path("lora.rank").value_or(int64_t{0}), 8);
+  EXPECT_EQ(t0.at_path("optimizer.lr").value_or(0.0), 1e-4);
+  EXPECT_EQ(t0.at_path("lora.r").value_or(int64_t{0}), 8);
   r = Run(spec, {"SLURM_JOB_ID=58", "SLURM_ARRAY_JOB_ID=50", "SLURM_ARRAY_TASK_ID=9"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("egret: array task 9 is not part of this sweep"), std::string::npos) << r.err;
