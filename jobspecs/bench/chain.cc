@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -93,6 +94,9 @@ Result<Submitted> SubmitSchedule(const Jobspec& spec, const render::RenderOption
     req.script_args.push_back(std::to_string(now));
   }
   EGRET_ASSIGN_OR_RETURN(s.job_id, slurm::Sbatch(req));
+  // Not fatal: the chain runs without it; only finding it after it stops needs it.
+  if (Status st = RecordScheduleDir(spec.tenant, spec.name, o.runs_dir); !st.ok())
+    std::fprintf(stderr, "egret: warning: %s\n", st.error().message().c_str());
   return s;
 }
 
@@ -221,8 +225,20 @@ Result<std::vector<Listed>> ListSchedules(uint32_t uid) {
       l.running = j;
     }
   }
+  for (const auto& ix : IndexedSchedules()) {
+    bool active = false;
+    for (const auto& l : out) active |= l.tenant == ix.tenant && l.name == ix.name;
+    if (!active && Exists(ScheduleFilePath(ix.dir))) {
+      Listed l;
+      l.tenant = ix.tenant;
+      l.name = ix.name;
+      l.dir = ix.dir;
+      out.push_back(l);
+    }
+  }
   for (auto& l : out) {
     if (Exists(CancelMarkerPath(l.dir))) l.schedule = "(cancelled)";
+    else if (!l.pending && !l.running) l.schedule = "(stopped)";
     else if (auto f = ReadScheduleFile(l.dir); f.ok()) l.schedule = f->interval ? "every " + f->schedule : f->schedule;
     l.last_result = LastLine(ResultsCopyPath(l.dir));
   }

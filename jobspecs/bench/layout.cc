@@ -1,6 +1,9 @@
 #include "jobspecs/bench/layout.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -55,6 +58,57 @@ Result<ScheduleFile> ReadScheduleFile(const std::string& dir) {
   f.workload = j.value("workload", "");
   f.source = j.value("source", "");
   return f;
+}
+
+std::string ScheduleIndexDir() {
+  const char* state = std::getenv("XDG_STATE_HOME");
+  std::string base = state && *state ? state : std::string(std::getenv("HOME") ? std::getenv("HOME") : "/tmp") + "/.local/state";
+  return base + "/egret/schedules";
+}
+
+Status RecordScheduleDir(const std::string& tenant, const std::string& name, const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(ScheduleIndexDir(), ec);
+  if (ec) return Error("cannot create " + ScheduleIndexDir() + ": " + ec.message());
+  std::string link = ScheduleIndexDir() + "/" + tenant + ":" + name;
+  std::string tmp = link + ".tmp";
+  fs::remove(tmp, ec);
+  fs::create_symlink(dir, tmp, ec);
+  if (!ec) fs::rename(tmp, link, ec);
+  if (ec) return Error("cannot record the schedule in " + link + ": " + ec.message());
+  return Ok();
+}
+
+std::vector<IndexedSchedule> IndexedSchedules() {
+  namespace fs = std::filesystem;
+  std::vector<IndexedSchedule> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(ScheduleIndexDir(), ec)) {
+    std::string key = e.path().filename().string();
+    auto colon = key.find(':');
+    if (colon == std::string::npos || !e.is_symlink()) continue;
+    auto target = fs::read_symlink(e.path(), ec);
+    if (ec) continue;
+    out.push_back({key.substr(0, colon), key.substr(colon + 1), target.string()});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.tenant != b.tenant ? a.tenant < b.tenant : a.name < b.name;
+  });
+  return out;
+}
+
+Result<IndexedSchedule> FindIndexedSchedule(const std::string& query) {
+  std::vector<IndexedSchedule> found;
+  for (const auto& s : IndexedSchedules())
+    if (query == s.name || query == s.tenant + ":" + s.name) found.push_back(s);
+  if (found.size() == 1) return found[0];
+  if (found.empty())
+    return Error("no schedule \"" + query + "\" submitted from this account (" + ScheduleIndexDir() +
+                 "); give its directory with --dir");
+  std::string names;
+  for (const auto& s : found) names += (names.empty() ? "" : ", ") + s.tenant + ":" + s.name;
+  return Error("\"" + query + "\" names several schedules (" + names + "); give tenant:name");
 }
 
 std::string BeginTime(int64_t unix_seconds) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "jobspecs/cron/schedule.h"
@@ -36,6 +37,18 @@ struct ScheduleFile {
 
 Status WriteScheduleFile(const std::string& dir, const ScheduleFile& f);
 Result<ScheduleFile> ReadScheduleFile(const std::string& dir);
+
+// The submitting user's index of schedule directories, so `egret bench report` and
+// `egret bench list` find a schedule after its chain has stopped:
+// ${XDG_STATE_HOME:-$HOME/.local/state}/egret/schedules/<tenant>:<name> -> its directory.
+std::string ScheduleIndexDir();
+Status RecordScheduleDir(const std::string& tenant, const std::string& name, const std::string& dir);
+struct IndexedSchedule {
+  std::string tenant, name, dir;
+};
+std::vector<IndexedSchedule> IndexedSchedules();
+// QUERY is "name" or "tenant:name"; an error when none or several match.
+Result<IndexedSchedule> FindIndexedSchedule(const std::string& query);
 
 // Local time as sbatch --begin takes it: 2026-11-25T20:30:00.
 std::string BeginTime(int64_t unix_seconds);

@@ -140,7 +140,8 @@ int Report(const std::vector<std::string>& args) {
   std::string dir, png;
   desc.add_options()
       ("help,h", "this help")
-      ("dir", po::value(&dir), "the schedule's directory (default: from its active run, else ./egret-runs/NAME)")
+      ("dir", po::value(&dir), "the schedule's directory (default: from its active run, else from the record "
+                               "egret submit keeps in ~/.local/state/egret/schedules)")
       ("png", po::value(&png), "where to write the plot (default DIR/trend.png)")
       ("json", "the result lines as a JSON array");
   po::variables_map vm;
@@ -150,15 +151,21 @@ int Report(const std::vector<std::string>& args) {
     std::cerr << "egret bench report: which schedule? (egret bench list shows them)\n";
     return 2;
   }
+  // Where the schedule lives: --dir, a path, its active links, or the submitter's index.
+  if (dir.empty() && name.find('/') != std::string::npos) dir = name;
   if (dir.empty()) {
     if (auto jobs = slurm::LoadJobs(); jobs.ok()) {
       auto links = bench::LinksOf(*jobs, name, ::getuid());
       if (!links.empty()) dir = links[0].work_dir;
     }
-    if (dir.empty()) {
-      std::string short_name = name.substr(name.rfind(':') == std::string::npos ? 0 : name.rfind(':') + 1);
-      dir = (std::filesystem::current_path() / "egret-runs" / short_name).string();
+  }
+  if (dir.empty()) {
+    auto ix = bench::FindIndexedSchedule(name);
+    if (!ix.ok()) {
+      std::cerr << "egret bench report: " << ix.error().message() << "\n";
+      return 1;
     }
+    dir = ix->dir;
   }
   auto h = bench::ReadHistory(bench::ResultsCopyPath(dir));
   if (!h.ok()) {

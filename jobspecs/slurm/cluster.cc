@@ -47,6 +47,8 @@ Result<ClusterInfo> LoadClusterInfo() {
     slurm_free_partition_info_msg(parts);
     return Error(std::string("cannot list nodes from slurmctld: ") + slurm_strerror(slurm_get_errno()));
   }
+  // The node RPC carries no partition names; libslurm fills them in from the partitions.
+  slurm_populate_node_partitions(nodes, parts);
   ClusterInfo info;
   std::map<std::string, PartitionInfo*> by_name;
   for (uint32_t i = 0; i < parts->record_count; ++i) {
