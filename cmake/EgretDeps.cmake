@@ -49,10 +49,22 @@ if(NOT PCRE2_FOUND)
   egret_missing("PCRE2" "libpcre2-dev")
 endif()
 
+# --- ICU (Unicode normalisation and character properties for tokenizers) ---
+pkg_check_modules(ICU QUIET IMPORTED_TARGET icu-uc)
+if(NOT ICU_FOUND)
+  egret_missing("ICU" "libicu-dev")
+endif()
+
 # --- BLAS for CPU GEMMs: OpenBLAS with its pthread threading ---
 pkg_check_modules(OPENBLAS QUIET IMPORTED_TARGET openblas)
 if(NOT OPENBLAS_FOUND)
   egret_missing("OpenBLAS" "libopenblas-dev libopenblas0-pthread")
+endif()
+
+# --- libcrypto (SHA-256 of datasets, tokenizers and checkpoints) ---
+pkg_check_modules(LIBCRYPTO QUIET IMPORTED_TARGET libcrypto)
+if(NOT LIBCRYPTO_FOUND)
+  egret_missing("libcrypto (OpenSSL)" "libssl-dev")
 endif()
 
 # --- SQLite (the quota ledger) ---

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,10 @@ class Communicator {
   // True on every rank if it is true on any rank (e.g. "a stop signal arrived").
   virtual bool AnyTrue(bool local) = 0;
   virtual void Barrier() = 0;
+  // Ranks on this rank's node (to share its cores among them).
+  virtual int LocalSize() const { return 1; }
+  // Sum of int64 counters over all ranks (exact, unlike float sums).
+  virtual void AllReduceSum(int64_t* data, size_t n) = 0;
   // Where this rank runs, for logs: "rank 1/2 on n2".
   virtual std::string Describe() const = 0;
 };

@@ -27,12 +27,18 @@ class MpiCommunicator final : public Communicator {
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    MPI_Comm local;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
+    MPI_Comm_size(local, &local_size_);
+    MPI_Comm_free(&local);
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
 
   void AllReduceSum(float* data, size_t n) override { Reduce(data, n, MPI_FLOAT); }
   void AllReduceSum(double* data, size_t n) override { Reduce(data, n, MPI_DOUBLE); }
+  void AllReduceSum(int64_t* data, size_t n) override { Reduce(data, n, MPI_INT64_T); }
+  int LocalSize() const override { return local_size_; }
 
   void Broadcast(void* data, size_t bytes, int root) override {
     auto* p = static_cast<char*>(data);
@@ -65,6 +71,7 @@ class MpiCommunicator final : public Communicator {
   }
   int rank_ = 0;
   int size_ = 1;
+  int local_size_ = 1;
 };
 
 class LocalCommunicator final : public Communicator {
@@ -73,6 +80,7 @@ class LocalCommunicator final : public Communicator {
   int size() const override { return 1; }
   void AllReduceSum(float*, size_t) override {}
   void AllReduceSum(double*, size_t) override {}
+  void AllReduceSum(int64_t*, size_t) override {}
   void Broadcast(void*, size_t, int) override {}
   bool AnyTrue(bool local) override { return local; }
   void Barrier() override {}
