@@ -86,8 +86,7 @@ int RunStatus(const std::vector<std::string>& args) {
       return 1;
     }
     for (const auto& j : *all_jobs) {
-      bool match = task < 0 ? (j.id == id || j.array_job_id == id)
-                            : (j.array_job_id == id && j.array_task_id == task);
+      bool match = task < 0 ? (j.id == id || j.array_job_id == id) : j.IsArrayTask(id, task);
       if (match) jobs.push_back(j);
     }
     if (jobs.empty()) {

@@ -1,5 +1,6 @@
 #include "jobspecs/slurm/jobs.h"
 
+#include <cstdio>
 #include <mutex>
 
 #include <slurm/slurm.h>
@@ -57,6 +58,23 @@ std::string Job::DisplayId() const {
   if (array_job_id == 0) return std::to_string(id);
   if (!array_tasks.empty()) return std::to_string(array_job_id) + "_[" + array_tasks + "]";
   return std::to_string(array_job_id) + "_" + std::to_string(array_task_id);
+}
+
+bool Job::IsArrayTask(uint32_t array_id, int64_t task) const {
+  if (array_job_id != array_id) return false;
+  if (array_tasks.empty()) return array_task_id == task;
+  std::string expr = array_tasks.substr(0, array_tasks.find('%'));
+  size_t start = 0;
+  while (start <= expr.size()) {
+    size_t comma = expr.find(',', start);
+    std::string part = expr.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    int64_t lo = -1, hi = -1, step = 1;
+    if (std::sscanf(part.c_str(), "%ld-%ld:%ld", &lo, &hi, &step) < 2) hi = lo;
+    if (lo >= 0 && step > 0 && task >= lo && task <= hi && (task - lo) % step == 0) return true;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return false;
 }
 
 bool Job::IsActive() const {

@@ -31,6 +31,9 @@ struct Job {
   std::string DisplayId() const;
   bool IsPending() const { return state == "PENDING"; }
   bool IsActive() const;  // pending, running, or on its way there (configuring, requeued, ...)
+  // Whether this record is array task TASK of array ARRAY_ID: the task itself, or a pending
+  // record of not-yet-split tasks ("0-3,7", "0-15:4%2") that includes it.
+  bool IsArrayTask(uint32_t array_id, int64_t task) const;
 };
 
 Result<std::vector<Job>> LoadJobs();

@@ -163,6 +163,7 @@ class Parser {
   bool ReadCheckpoint(const toml::table* t, Jobspec& spec);  // true: dir was given
   void ReadPreemption(const toml::table* t, Jobspec& spec);
   void ReadOutput(const toml::table* t, Jobspec& spec);
+  void CheckBatchGeometry(const toml::table& root, const Jobspec& spec);
   void ReadBenchmark(const toml::table* t, Jobspec& spec);
 
   std::string source_;
@@ -512,6 +513,30 @@ void Parser::ReadBenchmark(const toml::table* t, Jobspec& spec) {
   }
 }
 
+// egret-train splits each optimizer step's rows evenly over the ranks and their
+// micro-batches: global_batch_size must be a multiple of micro_batch_size x ranks, for every
+// value a sweep gives them. Said at submit time rather than by the job's first rank.
+void Parser::CheckBatchGeometry(const toml::table& root, const Jobspec& spec) {
+  std::vector<Value> globals, micros = {Value(int64_t{1})};  // egret-train's default micro batch
+  for (const auto& st : spec.training) {
+    if (st.key == "global_batch_size") globals = st.values;
+    if (st.key == "micro_batch_size") micros = st.values;
+  }
+  const int64_t ranks = int64_t{spec.resources.nodes} * spec.resources.ranks_per_node;
+  for (const auto& g : globals)
+    for (const auto& m : micros) {
+      int64_t gv = std::get<int64_t>(g), mv = std::get<int64_t>(m);
+      if (gv % (mv * ranks) == 0) continue;
+      const toml::node* n = root.at_path("training.global_batch_size").node();
+      diag_.Add(n ? n->source() : toml::source_region{}, "training.global_batch_size",
+                "training.global_batch_size: " + std::to_string(gv) +
+                    " rows per step is not a multiple of micro_batch_size x ranks = " + std::to_string(mv) +
+                    " x " + std::to_string(ranks) + " = " + std::to_string(mv * ranks) +
+                    " (ranks = resources.nodes x resources.ranks_per_node)");
+      return;
+    }
+}
+
 std::optional<Jobspec> Parser::Run(const toml::table& root) {
   Jobspec spec;
   spec.source = source_;
@@ -584,6 +609,7 @@ std::optional<Jobspec> Parser::Run(const toml::table& root) {
       else diag_.AddFile(msg);
     }
   }
+  if (trains) CheckBatchGeometry(root, spec);
   if (spec.kind != Kind::kBenchmark) ReadEval(table("eval"), spec);
   bool dir_given = spec.kind == Kind::kFinetune && ReadCheckpoint(table("checkpoint"), spec);
   if (spec.kind != Kind::kBenchmark) ReadPreemption(table("preemption"), spec);

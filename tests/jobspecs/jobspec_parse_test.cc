@@ -199,6 +199,16 @@ TEST(JobspecErrors, HyperparameterRanges) {
   EXPECT_EQ(Err(With("warmup_steps = -5\n")), "t.toml:15:16: training.warmup_steps: must be >= 0 (got -5)");
 }
 
+TEST(JobspecErrors, BatchGeometryMustSplitOverTheRanks) {
+  EXPECT_EQ(Err(WithResources("nodes = 2\nranks_per_node = 2") + "global_batch_size = 12\nmicro_batch_size = 2\n"),
+            "t.toml:17:21: training.global_batch_size: 12 rows per step is not a multiple of micro_batch_size x "
+            "ranks = 2 x 4 = 8 (ranks = resources.nodes x resources.ranks_per_node)");
+  EXPECT_EQ(Err(WithResources("ranks_per_node = 2") + "global_batch_size = 16\nmicro_batch_size = [2, 3]\n"),
+            "t.toml:16:21: training.global_batch_size: 16 rows per step is not a multiple of micro_batch_size x "
+            "ranks = 3 x 2 = 6 (ranks = resources.nodes x resources.ranks_per_node)");
+  EXPECT_EQ(Err(WithResources("ranks_per_node = 2") + "global_batch_size = 16\nmicro_batch_size = [2, 4]\n"), "ok");
+}
+
 TEST(JobspecErrors, PartitionAndCounts) {
   std::string text = kBase;
   text.replace(text.find("\"gpu\""), 5, "\"gpu nodes\"");

@@ -73,6 +73,20 @@ TEST(StatusLogic, EvalSummaryFlattensNumbers) {
   EXPECT_EQ(status::EvalSummary(nested, 4), "a.b=1");
 }
 
+TEST(StatusLogic, ArrayTaskMatchesSplitAndPendingRecords) {
+  slurm::Job split;
+  split.array_job_id = 40;
+  split.array_task_id = 3;
+  EXPECT_TRUE(split.IsArrayTask(40, 3));
+  EXPECT_FALSE(split.IsArrayTask(40, 2));
+  EXPECT_FALSE(split.IsArrayTask(41, 3));
+  slurm::Job pending;
+  pending.array_job_id = 40;
+  pending.array_tasks = "0-3,7,10-20:5%2";
+  for (int t : {0, 3, 7, 10, 15, 20}) EXPECT_TRUE(pending.IsArrayTask(40, t)) << t;
+  for (int t : {4, 6, 8, 11, 21}) EXPECT_FALSE(pending.IsArrayTask(40, t)) << t;
+}
+
 TEST(ClusterCheck, GresCounts) {
   EXPECT_EQ(slurm::GpusInGres("gpu:4"), 4);
   EXPECT_EQ(slurm::GpusInGres("gpu:a100:2(S:0-1),tmpfs:100G"), 2);
