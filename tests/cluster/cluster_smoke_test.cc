@@ -50,7 +50,7 @@ TEST(ClusterSmoke, GpuJobsGetDistinctDevicesAndAThirdWaits) {
   std::vector<long> ids;
   for (int i = 0; i < 3; ++i) {
     auto sub = SbatchAs("alice",
-                        {"-p", "gpu", "-w", n, "--gres=gpu:2", "-o", dir + "/g" + std::to_string(i) + ".txt"},
+                        {"-A", "acme", "-p", "gpu", "-w", n, "--gres=gpu:2", "-o", dir + "/g" + std::to_string(i) + ".txt"},
                         script);
     ASSERT_GT(sub.job_id, 0) << sub.err;
     ids.push_back(sub.job_id);

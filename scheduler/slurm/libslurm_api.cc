@@ -1,0 +1,119 @@
+#include "scheduler/slurm/libslurm_api.h"
+
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+
+#include <sys/wait.h>
+
+#include <csignal>
+#include <cstring>
+#include <mutex>
+
+namespace egret::quotad {
+
+namespace {
+
+std::string Str(const char* s) { return s ? s : ""; }
+
+// slurm_job_state_string is not in the public header: Slurm's own names for base states.
+const char* StateName(uint32_t base) {
+  static const char* kNames[] = {"PENDING", "RUNNING",   "SUSPENDED", "COMPLETED",
+                                 "CANCELLED", "FAILED",  "TIMEOUT",   "NODE_FAIL",
+                                 "PREEMPTED", "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY"};
+  return base < sizeof(kNames) / sizeof(kNames[0]) ? kNames[base] : "UNKNOWN";
+}
+
+Error SlurmError(const std::string& what) {
+  return Error(what + ": " + slurm_strerror(slurm_get_errno()));
+}
+
+std::once_flag g_init;
+
+class LibSlurmApi final : public SlurmApi {
+ public:
+  LibSlurmApi() {
+    // libslurm keeps its configuration in process-wide state; initialise it once.
+    std::call_once(g_init, [] { slurm_init(nullptr); });
+  }
+
+  Result<std::vector<SlurmJob>> LoadJobs() override {
+    job_info_msg_t* msg = nullptr;
+    if (slurm_load_jobs(0, &msg, SHOW_ALL) != SLURM_SUCCESS)
+      return SlurmError("slurm_load_jobs (is slurmctld up?)");
+    std::vector<SlurmJob> jobs;
+    jobs.reserve(msg->record_count);
+    for (uint32_t i = 0; i < msg->record_count; ++i) {
+      const slurm_job_info_t& j = msg->job_array[i];
+      SlurmJob s;
+      s.job_id = j.job_id;
+      s.user_id = j.user_id;
+      s.user = Str(j.user_name);
+      s.account = Str(j.account);
+      s.partition = Str(j.partition);
+      uint32_t base = j.job_state & JOB_STATE_BASE;
+      s.state_name = StateName(base);
+      s.state = base == JOB_PENDING     ? JobState::kPending
+                : base == JOB_RUNNING   ? JobState::kRunning
+                : base == JOB_SUSPENDED ? JobState::kSuspended
+                                        : JobState::kFinished;
+      s.completing = (j.job_state & JOB_COMPLETING) != 0;
+      s.priority = j.priority;
+      s.comment = Str(j.comment);
+      s.admin_comment = Str(j.admin_comment);
+      s.gpus = GpusRequested(Str(j.tres_per_job), Str(j.tres_per_node), Str(j.tres_per_task),
+                             Str(j.tres_per_socket), j.num_nodes, j.num_tasks);
+      s.submit_time = j.submit_time;
+      s.start_time = j.start_time;
+      s.end_time = j.end_time;
+      s.time_limit_s = (j.time_limit == INFINITE || j.time_limit == NO_VAL) ? 0 : j.time_limit * 60.0;
+      s.restart_cnt = j.restart_cnt;
+      if (WIFSIGNALED(j.exit_code)) s.exit_signal = WTERMSIG(j.exit_code);
+      else if (WIFEXITED(j.exit_code)) s.exit_code = WEXITSTATUS(j.exit_code);
+      jobs.push_back(std::move(s));
+    }
+    slurm_free_job_info_msg(msg);
+    return jobs;
+  }
+
+  Status SetPriority(uint32_t job_id, uint32_t priority, const std::string& comment) override {
+    job_desc_msg_t d;
+    slurm_init_job_desc_msg(&d);
+    d.job_id = job_id;
+    d.priority = priority;
+    std::string c = comment;
+    if (!comment.empty()) d.comment = c.data();
+    if (slurm_update_job(&d) != SLURM_SUCCESS)
+      return SlurmError("setting the priority of job " + std::to_string(job_id));
+    return Ok();
+  }
+
+  Status SetComment(uint32_t job_id, const std::string& comment) override {
+    job_desc_msg_t d;
+    slurm_init_job_desc_msg(&d);
+    d.job_id = job_id;
+    std::string c = comment;
+    d.comment = c.data();
+    if (slurm_update_job(&d) != SLURM_SUCCESS)
+      return SlurmError("setting the comment of job " + std::to_string(job_id));
+    return Ok();
+  }
+
+  Status Signal(uint32_t job_id, int signal, bool batch_only) override {
+    uint16_t flags = batch_only ? KILL_JOB_BATCH : KILL_FULL_JOB;
+    if (slurm_kill_job(job_id, static_cast<uint16_t>(signal), flags) != SLURM_SUCCESS)
+      return SlurmError("signalling job " + std::to_string(job_id));
+    return Ok();
+  }
+
+  Status Requeue(uint32_t job_id) override {
+    if (slurm_requeue(job_id, JOB_REQUEUE_HOLD) != SLURM_SUCCESS)
+      return SlurmError("requeueing job " + std::to_string(job_id));
+    return Ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<SlurmApi> MakeLibSlurmApi() { return std::make_unique<LibSlurmApi>(); }
+
+}  // namespace egret::quotad
