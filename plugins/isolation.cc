@@ -138,6 +138,11 @@ Status BuildJobView(IsolationPlan& plan) {
       return Error("mkdir " + target + ": " + Errno(errno));
     EGRET_TRY(Bind(fd.ProcPath(), target, MS_NOSUID | MS_NODEV, "Slurm's PMIx directory"));
   }
+  // /var/tmp is the other world-writable scratch directory on a node: the job gets its own
+  // /tmp there too, so nothing is left behind in it for the next job to find.
+  struct stat vt;
+  if (::lstat("/var/tmp", &vt) == 0 && S_ISDIR(vt.st_mode))
+    EGRET_TRY(Bind(plan.job_tmp.ProcPath(), "/var/tmp", MS_NOSUID | MS_NODEV, "the private /var/tmp"));
   EGRET_TRY(Bind(plan.job_shm.ProcPath(), "/dev/shm", MS_NOSUID | MS_NODEV, "the private /dev/shm"));
 
   if (plan.hidepid) {

@@ -4,7 +4,8 @@
 //   <tenants_root>/<t>    the tenant's real directory; data and models read-only unless the
 //                         admin lists them in writable=, checkpoints read-write
 //   /tmp, /dev/shm        the job's private per-node directories (0700, the job's user),
-//                         shared by the job's tasks on this node, removed by the epilog
+//                         shared by the job's tasks on this node, removed by the epilog;
+//                         /var/tmp is the same directory as /tmp
 //   /proc                 a fresh procfs with hidepid=2: other users' processes are invisible
 // The host's view is untouched; the namespace dies with the task.
 #pragma once

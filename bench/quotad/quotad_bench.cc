@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -95,6 +96,22 @@ Stats RunClients(int n, double seconds, F body) {
   std::vector<double> all;
   for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
   return Summarise(std::move(all), elapsed);
+}
+
+// CPU seconds (user + system) PID has used so far.
+double CpuSeconds(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = s.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(s.substr(close + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 pid_t StartDaemon(const std::string& bin, const std::string& dir) {
@@ -225,6 +242,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::atomic<uint32_t> next_job{1};
+  double cpu0 = CpuSeconds(pid);
   Stats adm = RunClients(clients, seconds, [&](int, std::atomic<bool>& stop, std::vector<double>* lat) {
     auto c = Connection::Open(dir + "/q.sock", 5);
     if (!c.ok()) return;
@@ -237,6 +255,7 @@ int main(int argc, char** argv) {
     }
   });
   uint32_t held = next_job.load() - 1;
+  double cpu1 = CpuSeconds(pid);
   std::atomic<uint32_t> probe{1};
   Stats reads = RunClients(clients, seconds, [&](int, std::atomic<bool>& stop, std::vector<double>* lat) {
     auto c = Connection::Open(dir + "/q.sock", 5);
@@ -248,6 +267,24 @@ int main(int argc, char** argv) {
       auto r = (*c)->Call(req);
       if (!r.ok()) return;
       lat->push_back(Since(t0));
+    }
+  });
+  double cpu2 = CpuSeconds(pid);
+  // The same queries pipelined, 16 in flight per client (one write, replies read back in
+  // order): what the server sustains when callers batch (e.g. a node agent, egretctl scripts).
+  constexpr int kDepth = 16;
+  std::atomic<uint32_t> probe2{1};
+  Stats piped = RunClients(clients, seconds, [&](int, std::atomic<bool>& stop, std::vector<double>* lat) {
+    auto c = Connection::Open(dir + "/q.sock", 5);
+    if (!c.ok()) return;
+    std::vector<json> batch(kDepth);
+    while (!stop) {
+      for (auto& r : batch) r = {{"op", "get_lease"}, {"job_id", 1 + (probe2++ % std::max<uint32_t>(1, held))}};
+      auto t0 = Clock::now();
+      auto r = (*c)->CallPipelined(batch);
+      if (!r.ok()) return;
+      double per = Since(t0);
+      for (int i = 0; i < kDepth; ++i) lat->push_back(per);
     }
   });
   // Releases are durable too; measured for the record.
@@ -282,6 +319,10 @@ int main(int argc, char** argv) {
               {"read_p50_ms", reads.p50_ms},
               {"read_p99_ms", reads.p99_ms},
               {"baseline_echo_per_s", echo.rate},
+              {"pipelined_reads_per_s", piped.rate},
+              {"pipelined_read_batch_p99_ms", piped.p99_ms},
+              {"daemon_cpu_us_per_admission", adm.n ? (cpu1 - cpu0) * 1e6 / static_cast<double>(adm.n) : 0.0},
+              {"daemon_cpu_us_per_read", reads.n ? (cpu2 - cpu1) * 1e6 / static_cast<double>(reads.n) : 0.0},
               {"fdatasync_per_s", fsync.rate},
               {"fdatasync_p50_ms", fsync.p50_ms}};
   std::printf("%s\n", out.dump().c_str());

@@ -208,14 +208,10 @@ Status Connection::ReadExact(char* buf, size_t n, double deadline) {
   return Ok();
 }
 
-Result<json> Connection::Exchange(const std::string& frame) {
-  if (fd_ < 0) return Error("connection to egret-quotad at " + address_ + " is closed");
-  double deadline = Now() + timeout_s_;
-  Status w = WriteAll(frame, deadline);
+Result<json> Connection::ReadReply(double deadline) {
   char header[kHeaderSize];
-  Status r = w.ok() ? ReadExact(header, kHeaderSize, deadline) : w;
+  Status r = ReadExact(header, kHeaderSize, deadline);
   if (!r.ok()) {
-    // The daemon may have replied with an error before closing (e.g. oversized request).
     ::close(fd_);
     fd_ = -1;
     return r.error();
@@ -240,7 +236,19 @@ Result<json> Connection::Exchange(const std::string& frame) {
   return std::move(*j);
 }
 
-Result<json> Connection::Call(const json& request) {
+Result<json> Connection::Exchange(const std::string& frame) {
+  if (fd_ < 0) return Error("connection to egret-quotad at " + address_ + " is closed");
+  double deadline = Now() + timeout_s_;
+  Status w = WriteAll(frame, deadline);
+  if (!w.ok()) {
+    ::close(fd_);
+    fd_ = -1;
+    return w.error();
+  }
+  return ReadReply(deadline);
+}
+
+Result<std::string> Connection::Encode(const json& request) {
   std::string body;
   try {
     body = request.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -263,7 +271,35 @@ Result<json> Connection::Call(const json& request) {
                  std::to_string(kMaxRequestBody));
   std::string frame;
   AppendFrame(FrameKind::kRequest, body, &frame);
+  return frame;
+}
+
+Result<json> Connection::Call(const json& request) {
+  EGRET_ASSIGN_OR_RETURN(std::string frame, Encode(request));
   return Exchange(frame);
+}
+
+Result<std::vector<json>> Connection::CallPipelined(const std::vector<json>& requests) {
+  if (fd_ < 0) return Error("connection to egret-quotad at " + address_ + " is closed");
+  std::string frames;
+  for (const json& r : requests) {
+    EGRET_ASSIGN_OR_RETURN(std::string f, Encode(r));
+    frames += f;
+  }
+  double deadline = Now() + timeout_s_;
+  Status w = WriteAll(frames, deadline);
+  if (!w.ok()) {
+    ::close(fd_);
+    fd_ = -1;
+    return w.error();
+  }
+  std::vector<json> replies;
+  replies.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    EGRET_ASSIGN_OR_RETURN(json j, ReadReply(deadline));
+    replies.push_back(std::move(j));
+  }
+  return replies;
 }
 
 Result<json> Connection::CallOk(const json& request) {

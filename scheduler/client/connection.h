@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +32,10 @@ class Connection {
   // Like Call, but a reply with "ok": false becomes an error carrying the daemon's message.
   Result<nlohmann::json> CallOk(const nlohmann::json& request);
 
+  // Sends all REQUESTS at once (pipelined) and returns their replies in order: one write and as
+  // few reads as the replies need, for callers with many independent requests.
+  Result<std::vector<nlohmann::json>> CallPipelined(const std::vector<nlohmann::json>& requests);
+
   // Sends BYTES as they are and reads one reply: for tests of malformed input.
   Result<nlohmann::json> CallRaw(const std::string& bytes);
 
@@ -40,6 +45,8 @@ class Connection {
   struct Munge;
   Connection(int fd, std::string address, double timeout_s, std::unique_ptr<Munge> munge);
   Result<nlohmann::json> Exchange(const std::string& frame);
+  Result<std::string> Encode(const nlohmann::json& request);
+  Result<nlohmann::json> ReadReply(double deadline);
   Status WriteAll(const std::string& data, double deadline);
   Status ReadExact(char* buf, size_t n, double deadline);
 

@@ -231,7 +231,10 @@ bool QuotaState::Touch(uint32_t job_id, int64_t now_ms, int64_t start_ms,
   if (it == open_.end()) return false;
   LeaseRecord& l = it->second;
   l.heartbeat_ms = std::max(l.heartbeat_ms, now_ms);
-  int64_t new_start = start_ms > 0 ? std::max(start_ms, l.granted_ms) : 0;
+  // Slurm's start is in whole seconds, so a job started right after its grant may look up to
+  // a second older than the lease: take Slurm's time then (charges match its elapsed time). A
+  // start long before the grant (a lease taken for a job already running) charges from the grant.
+  int64_t new_start = start_ms <= 0 ? 0 : start_ms >= l.granted_ms - 1000 ? start_ms : l.granted_ms;
   bool start_changed = new_start > 0 && new_start != l.start_ms;
   if (start_changed) l.start_ms = new_start;
   if (start_changed || l.heartbeat_ms - l.hb_persisted_ms >= kPersistHeartbeatMs) {

@@ -6,6 +6,7 @@
 #include "scheduler/core/charging.h"
 #include "scheduler/policy/budget.h"
 #include "scheduler/policy/fairshare.h"
+#include "scheduler/protocol/json_text.h"
 #include "scheduler/protocol/messages.h"
 
 namespace egret::quotad {
@@ -171,6 +172,34 @@ json LeaseJson(const LeaseRecord& l, int64_t now_ms) {
     j["needs_reconcile"] = l.needs_reconcile;
   }
   return j;
+}
+
+std::string LeaseJsonText(const LeaseRecord& l, int64_t now_ms) {
+  std::string out;
+  out.reserve(320);
+  JsonObject o(&out);
+  o.Int("lease_id", l.lease_id)
+      .Int("job_id", l.job_id)
+      .Str("tenant", l.tenant)
+      .Str("partition", l.partition)
+      .Int("gpus", l.gpus)
+      .Num("weight", l.weight)
+      .Str("state", l.borrowed ? "borrowed" : "granted")
+      .Num("granted_at", Seconds(l.granted_ms))
+      .Int("granted_at_ms", l.granted_ms);
+  if (l.started()) o.Num("start_at", Seconds(l.start_ms));
+  else o.Null("start_at");
+  o.Num("heartbeat_at", Seconds(l.heartbeat_ms)).Num("time_limit_s", l.time_limit_s).Num("charged_units", l.charged_units);
+  if (l.open()) {
+    o.Bool("open", true).Num("accrued_units", ChargeUnits(l.rate(), l.charge_start(), now_ms));
+  } else {
+    o.Bool("open", false)
+        .Num("closed_at", Seconds(l.closed_ms))
+        .Str("close_reason", l.close_reason)
+        .Bool("needs_reconcile", l.needs_reconcile);
+  }
+  o.Close();
+  return out;
 }
 
 Result<json> BuildView(const QuotaState& s, const std::string& view, const Scope& scope,

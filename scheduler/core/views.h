@@ -33,6 +33,8 @@ struct Scope {
 inline constexpr const char* kViews = "tenants, shares, usage, queue, leases, budget, why:JOBID";
 
 nlohmann::json LeaseJson(const LeaseRecord& l, int64_t now_ms);
+// The same object as text, written directly (the hot path: get_lease, acquire replies).
+std::string LeaseJsonText(const LeaseRecord& l, int64_t now_ms);
 
 // VIEW is one of kViews. Errors: an unknown view (bad_request) or, for why:ID, a job the caller
 // may not see or that egret-quotad does not know (the message says which).

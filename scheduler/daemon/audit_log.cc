@@ -26,6 +26,19 @@ void AuditLog::Record(const std::string& event, nlohmann::json fields, double no
   buffer_ += '\n';
 }
 
+void AuditLog::RecordFields(std::string_view event, double now_s,
+                            const std::function<void(JsonObject&)>& fill) {
+  std::string line;
+  line.reserve(256);
+  JsonObject o(&line);
+  fill(o);
+  o.Num("time", now_s).Str("event", event);
+  o.Close();
+  line += '\n';
+  std::lock_guard<std::mutex> l(mu_);
+  buffer_ += line;
+}
+
 void AuditLog::Flush() {
   std::string out;
   {

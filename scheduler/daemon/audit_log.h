@@ -5,12 +5,16 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
+#include <memory>
 #include <mutex>
+#include <string_view>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "scheduler/protocol/json_text.h"
 
 namespace egret::quotad {
 
@@ -20,6 +24,8 @@ class AuditLog {
   ~AuditLog();
   // Adds "time" (unix seconds) and "event" to FIELDS and queues the line.
   void Record(const std::string& event, nlohmann::json fields, double now_s);
+  // The same, with the fields written by FILL (the hot paths: acquire and release).
+  void RecordFields(std::string_view event, double now_s, const std::function<void(JsonObject&)>& fill);
   void Flush();
   const std::string& path() const { return path_; }
 

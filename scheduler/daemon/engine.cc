@@ -43,6 +43,7 @@ Engine::~Engine() { committer_.reset(); }
 void Engine::Reload(std::shared_ptr<const config::Config> config) {
   std::lock_guard<std::mutex> l(mu_);
   state_->Reload(std::move(config));
+  config_generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void Engine::Count(const std::string& outcome, uint64_t n) {

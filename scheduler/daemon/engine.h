@@ -4,6 +4,7 @@
 // after the commit that covers them: nothing is acknowledged before it is on disk.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <future>
 #include <memory>
@@ -60,6 +61,8 @@ class Engine {
   }
 
   void Reload(std::shared_ptr<const config::Config> config);
+  // Bumped by every Reload: lets callers cache what they derived from the config.
+  uint64_t config_generation() const { return config_generation_.load(std::memory_order_acquire); }
   Status Flush() { return committer_->Flush(); }
   GroupCommitStats commit_stats() const { return committer_->stats(); }
 
@@ -76,6 +79,7 @@ class Engine {
   AuditLog* audit_;
   Clock clock_;
   std::map<std::string, metrics::Counter*> decisions_;
+  std::atomic<uint64_t> config_generation_{1};
 };
 
 }  // namespace egret::quotad

@@ -7,6 +7,7 @@
 #include "scheduler/core/submit_check.h"
 #include "scheduler/core/views.h"
 #include "scheduler/protocol/frame.h"
+#include "scheduler/protocol/json_text.h"
 #include "scheduler/protocol/messages.h"
 
 namespace egret::quotad {
@@ -29,6 +30,22 @@ Service::Service(Engine* engine, ServiceOptions options)
     : engine_(engine), options_(std::move(options)) {}
 
 Service::Caller Service::Resolve(const Peer& peer) {
+  uint64_t gen = engine_->config_generation();
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> l(callers_mu_);
+    auto it = callers_.find(peer.uid);
+    if (it != callers_.end() && it->second.generation == gen && now - it->second.at < std::chrono::seconds(60))
+      return it->second.caller;
+  }
+  Caller c = ResolveUncached(peer);
+  std::lock_guard<std::mutex> l(callers_mu_);
+  if (callers_.size() > 65536) callers_.clear();
+  callers_[peer.uid] = CachedCaller{c, gen, now};
+  return c;
+}
+
+Service::Caller Service::ResolveUncached(const Peer& peer) {
   Caller c;
   c.uid = peer.uid;
   c.id = identities_.Lookup(peer.uid);
@@ -132,19 +149,25 @@ void Service::Acquire(const Caller& c, const json& req, ReplyToken token) {
           return;
         }
         const AcquireResult& a = **result;
-        json reply = {{"ok", true}, {"decision", DecisionName(a.decision)}, {"reason", a.reason},
-                      {"existing", a.existing}};
-        if (a.decision != Decision::kDenied) reply["lease"] = LeaseJson(a.lease, now);
+        std::string reply;
+        reply.reserve(512);
+        JsonObject o(&reply);
+        o.Bool("ok", true).Str("decision", DecisionName(a.decision)).Str("reason", a.reason).Bool("existing", a.existing);
+        if (a.decision != Decision::kDenied) o.Raw("lease", LeaseJsonText(a.lease, now));
+        o.Close();
         if (!a.existing) {
           engine->Count(DecisionName(a.decision));
-          engine->audit()->Record("acquire",
-                                  {{"job_id", a.lease.job_id}, {"decision", DecisionName(a.decision)},
-                                   {"reason", a.reason}, {"tenant", a.lease.tenant},
-                                   {"partition", a.lease.partition}, {"gpus", a.lease.gpus},
-                                   {"by", user}},
-                                  Seconds(now));
+          engine->audit()->RecordFields("acquire", Seconds(now), [&](JsonObject& f) {
+            f.Int("job_id", a.lease.job_id)
+                .Str("decision", DecisionName(a.decision))
+                .Str("reason", a.reason)
+                .Str("tenant", a.lease.tenant)
+                .Str("partition", a.lease.partition)
+                .Int("gpus", a.lease.gpus)
+                .Str("by", user);
+          });
         }
-        token.Send(Dump(reply));
+        token.Send(std::move(reply));
       });
 }
 
@@ -172,14 +195,19 @@ void Service::Release(const Caller& c, const json& req, ReplyToken token) {
         }
         if (result->closed) {
           engine->Count("released");
-          engine->audit()->Record("release",
-                                  {{"job_id", job}, {"tenant", result->lease->tenant},
-                                   {"charged_units", result->units}, {"by", user},
-                                   {"end_time", Seconds(result->lease->closed_ms)}},
-                                  Seconds(now));
+          engine->audit()->RecordFields("release", Seconds(now), [&](JsonObject& f) {
+            f.Int("job_id", job)
+                .Str("tenant", result->lease->tenant)
+                .Num("charged_units", result->units)
+                .Str("by", user)
+                .Num("end_time", Seconds(result->lease->closed_ms));
+          });
         }
-        token.Send(Dump({{"ok", true}, {"closed", result->closed}, {"charged", result->units},
-                         {"message", result->message}}));
+        std::string reply;
+        JsonObject o(&reply);
+        o.Bool("ok", true).Bool("closed", result->closed).Num("charged", result->units).Str("message", result->message);
+        o.Close();
+        token.Send(std::move(reply));
       });
 }
 
@@ -222,8 +250,7 @@ void Service::GetLease(const Caller&, const json& req, ReplyToken token) {
   }
   int64_t now = engine_->NowMs();
   std::string body = engine_->Read([&](const QuotaState& s) {
-    if (const LeaseRecord* l = s.OpenLease(*job))
-      return Dump({{"ok", true}, {"lease", LeaseJson(*l, now)}});
+    if (const LeaseRecord* l = s.OpenLease(*job)) return "{\"ok\":true,\"lease\":" + LeaseJsonText(*l, now) + "}";
     std::string id = std::to_string(*job);
     if (const LeaseRecord* l = s.LastClosedLease(*job))
       return ErrorBody(code::kNotFound, "job " + id + " holds no admission lease: its lease was closed (" +

@@ -17,6 +17,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <chrono>
 
 #include "scheduler/auth/identity.h"
 #include "scheduler/daemon/engine.h"
@@ -45,6 +47,7 @@ class Service final : public RequestHandler {
     bool lease_rights = false;  // root, SlurmUser, or admin
   };
   Caller Resolve(const Peer& peer);
+  Caller ResolveUncached(const Peer& peer);
   std::string Describe(const Caller& c) const;
 
   void CheckSubmit(const Caller& c, const nlohmann::json& req, ReplyToken token);
@@ -68,6 +71,15 @@ class Service final : public RequestHandler {
   };
   std::mutex cache_mu_;
   std::map<std::string, CachedView> cache_;
+
+  // Callers by uid, valid for one config generation and a minute (group changes).
+  struct CachedCaller {
+    Caller caller;
+    uint64_t generation = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::mutex callers_mu_;
+  std::unordered_map<uid_t, CachedCaller> callers_;
 };
 
 }  // namespace egret::quotad

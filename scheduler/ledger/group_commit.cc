@@ -8,12 +8,13 @@ namespace egret::quotad {
 GroupCommitter::GroupCommitter(std::unique_ptr<Ledger> ledger,
                                std::function<void(const Error&)> on_fatal,
                                std::function<void(double, size_t)> observe,
-                               double checkpoint_every_s, size_t max_batch)
+                               double checkpoint_every_s, size_t max_batch, int restart_wal_frames)
     : ledger_(std::move(ledger)),
       on_fatal_(std::move(on_fatal)),
       observe_(std::move(observe)),
       checkpoint_every_s_(checkpoint_every_s),
-      max_batch_(max_batch) {
+      max_batch_(max_batch),
+      restart_wal_frames_(restart_wal_frames) {
   thread_ = std::thread([this] { Run(); });
   checkpointer_ = std::thread([this] { RunCheckpoints(); });
 }
@@ -111,20 +112,25 @@ void GroupCommitter::Run() {
     for (auto& p : batch)
       if (p.done) p.done(st);
     batch.clear();
+    // Under steady load the WAL is never idle long enough for SQLite to restart it, and would
+    // grow without end; restart it here, between commits (the background checkpointer has
+    // copied most of it already, so this is short).
+    if (ledger_->wal_frames() >= restart_wal_frames_) {
+      (void)ledger_->RestartWal();
+      std::lock_guard<std::mutex> l(mu_);
+      stats_.checkpoints++;
+    }
   }
 }
 
 void GroupCommitter::RunCheckpoints() {
+  auto ckpt = Checkpointer::Open(ledger_->path());
   std::unique_lock<std::mutex> l(ckpt_mu_);
   for (;;) {
     bool stopping = ckpt_cv_.wait_for(l, std::chrono::duration<double>(checkpoint_every_s_),
                                       [&] { return ckpt_stop_; });
     // A failed checkpoint loses nothing (the WAL keeps the data); it is retried next time.
-    (void)CheckpointLedger(ledger_->path());
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      stats_.checkpoints++;
-    }
+    if (ckpt.ok()) (void)(*ckpt)->Run();
     if (stopping) return;
   }
 }

@@ -36,7 +36,7 @@ class GroupCommitter {
   // OBSERVE, if set, is called after every commit with its duration (seconds) and op count.
   GroupCommitter(std::unique_ptr<Ledger> ledger, std::function<void(const Error&)> on_fatal,
                  std::function<void(double, size_t)> observe = {}, double checkpoint_every_s = 1.0,
-                 size_t max_batch = 4096);
+                 size_t max_batch = 4096, int restart_wal_frames = 4096);
   ~GroupCommitter();  // commits what is queued, then stops
 
   // DONE runs on the committer thread after the commit covering OPS (or with the error).
@@ -60,6 +60,7 @@ class GroupCommitter {
   std::function<void(double, size_t)> observe_;
   double checkpoint_every_s_;
   size_t max_batch_;
+  int restart_wal_frames_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

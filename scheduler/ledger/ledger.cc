@@ -139,6 +139,14 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& path) {
     }
   }
   EGRET_TRY(l->Prepare());
+  // Also turns off SQLite's own auto-checkpoint: checkpoints are ours (group_commit.cc).
+  sqlite3_wal_hook(
+      db,
+      [](void* self, sqlite3*, const char*, int frames) {
+        static_cast<Ledger*>(self)->wal_frames_ = frames;
+        return SQLITE_OK;
+      },
+      l.get());
   return l;
 }
 
@@ -343,18 +351,34 @@ Result<std::vector<Charge>> Ledger::AllCharges() {
   return out;
 }
 
-Status CheckpointLedger(const std::string& path) {
+Status Ledger::RestartWal() {
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return Fail("checkpointing");
+  return Ok();
+}
+
+Result<std::unique_ptr<Checkpointer>> Checkpointer::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-      SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     sqlite3_close(db);
     return Error("cannot open ledger " + path + " to checkpoint it");
   }
-  sqlite3_busy_timeout(db, 1000);
-  int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  std::string why = sqlite3_errmsg(db);
-  sqlite3_close(db);
-  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return Error("checkpointing ledger " + path + ": " + why);
+  sqlite3_busy_timeout(db, 100);
+  // A connection learns that the database is in WAL mode when it first reads it; until then a
+  // checkpoint does nothing.
+  if (sqlite3_exec(db, "PRAGMA synchronous=FULL; SELECT count(*) FROM meta", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    std::string why = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return Error("cannot read ledger " + path + " to checkpoint it: " + why);
+  }
+  return std::unique_ptr<Checkpointer>(new Checkpointer(db));
+}
+
+Checkpointer::~Checkpointer() { sqlite3_close(db_); }
+
+Status Checkpointer::Run() {
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) return Error(std::string("checkpoint: ") + sqlite3_errmsg(db_));
   return Ok();
 }
 

@@ -43,6 +43,12 @@ class Ledger {
   Status Commit();
   void Rollback();
 
+  // Frames in the WAL after the last commit (SQLite's wal hook).
+  int wal_frames() const { return wal_frames_; }
+  // Copies the whole WAL into the database and restarts it from its beginning, so later commits
+  // overwrite the same file blocks instead of growing the file. Called between commits.
+  Status RestartWal();
+
   // Every lease and every charge: for verification (tests, `egretctl` audits), not the hot path.
   Result<std::vector<LeaseRecord>> AllLeases();
   Result<std::vector<Charge>> AllCharges();
@@ -58,6 +64,7 @@ class Ledger {
 
   sqlite3* db_;
   std::string path_;
+  int wal_frames_ = 0;
   sqlite3_stmt* insert_lease_ = nullptr;
   sqlite3_stmt* close_lease_ = nullptr;
   sqlite3_stmt* reconcile_lease_ = nullptr;
@@ -67,8 +74,18 @@ class Ledger {
   sqlite3_stmt* add_budget_ = nullptr;
 };
 
-// Copies the WAL into the database file from a connection of its own, so the committing
-// thread never pays for a checkpoint.
-Status CheckpointLedger(const std::string& path);
+// Copies committed WAL frames into the database file from a connection of its own, while the
+// committer keeps committing (SQLite's PASSIVE checkpoint), so a restart of the WAL
+// (Ledger::RestartWal) has little left to copy.
+class Checkpointer {
+ public:
+  static Result<std::unique_ptr<Checkpointer>> Open(const std::string& path);
+  ~Checkpointer();
+  Status Run();
+
+ private:
+  explicit Checkpointer(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
 
 }  // namespace egret::quotad

@@ -71,6 +71,8 @@ struct Server::Worker {
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns;
   uint64_t next_id = kFirstConn;
   bool in_dispatch = false;
+  bool in_process = false;   // replies are flushed once at the end of ProcessFrames
+  std::unique_ptr<char[]> scratch{new char[kReadChunk]};  // recv target: no zero-fill per read
 
   std::mutex mu;
   std::vector<std::pair<uint64_t, std::string>> completions;
@@ -363,17 +365,15 @@ void Server::Worker::OnReadable(Conn* c, uint32_t events) {
     size_t room = kMaxBuffered - c->rbuf.size();
     if (room == 0) break;
     size_t want = std::min(room, kReadChunk);
-    size_t old = c->rbuf.size();
-    c->rbuf.resize(old + want);
-    ssize_t n = ::recv(c->fd, c->rbuf.data() + old, want, 0);
+    ssize_t n = ::recv(c->fd, scratch.get(), want, 0);
     if (n > 0) {
-      c->rbuf.resize(old + static_cast<size_t>(n));
-      if (old == 0) c->frame_started = Now();
-      c->last_active = Now();
+      double now = Now();
+      if (c->rbuf.empty()) c->frame_started = now;
+      c->rbuf.append(scratch.get(), static_cast<size_t>(n));
+      c->last_active = now;
       if (static_cast<size_t>(n) < want) break;
       continue;
     }
-    c->rbuf.resize(old);
     if (n == 0) {
       // The peer sent everything it will: serve the whole requests already here, then close
       // (a trailing partial frame is a truncated message and is dropped).
@@ -391,6 +391,9 @@ void Server::Worker::OnReadable(Conn* c, uint32_t events) {
 void Server::Worker::ProcessFrames(Conn* c) {
   uint64_t id = c->id;
   size_t off = 0;
+  // Replies to pipelined requests answered right away go out in one send at the end.
+  bool outer = !in_process;
+  in_process = true;
   while (!c->awaiting && !c->closing && c->rbuf.size() - off >= kHeaderSize) {
     FrameHeader h;
     HeaderStatus hs = DecodeHeader(c->rbuf.data() + off, FrameKind::kRequest, kMaxRequestBody, &h);
@@ -403,11 +406,19 @@ void Server::Worker::ProcessFrames(Conn* c) {
     std::string_view body(c->rbuf.data() + off + kHeaderSize, h.length);
     off += kHeaderSize + h.length;
     Dispatch(c, body);  // may reply synchronously (awaiting is then false again)
-    if (!conns.count(id)) return;
+    if (!conns.count(id)) {
+      if (outer) in_process = false;
+      return;
+    }
   }
+  if (outer) in_process = false;
   if (off > 0) {
     c->rbuf.erase(0, off);
     c->frame_started = c->rbuf.empty() ? 0 : Now();
+  }
+  if (outer && c->woff < c->wbuf.size()) {
+    Flush(c);
+    if (!conns.count(id)) return;
   }
   if (c->eof && !c->awaiting) {
     if (c->woff >= c->wbuf.size()) {
@@ -499,7 +510,7 @@ void Server::Worker::Reply(Conn* c, std::string_view body) {
     c->woff = 0;
   }
   AppendFrame(FrameKind::kReply, body, &c->wbuf);
-  Flush(c);
+  if (!in_process) Flush(c);
 }
 
 void Server::Worker::ReplyError(Conn* c, const char* code, const std::string& msg, bool close) {

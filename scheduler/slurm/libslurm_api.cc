@@ -58,6 +58,7 @@ class LibSlurmApi final : public SlurmApi {
                                         : JobState::kFinished;
       s.completing = (j.job_state & JOB_COMPLETING) != 0;
       s.priority = j.priority;
+      s.user_hold = j.priority == 0 && j.state_reason == WAIT_HELD_USER;
       s.comment = Str(j.comment);
       s.admin_comment = Str(j.admin_comment);
       s.gpus = GpusRequested(Str(j.tres_per_job), Str(j.tres_per_node), Str(j.tres_per_task),
@@ -76,6 +77,16 @@ class LibSlurmApi final : public SlurmApi {
   }
 
   Status SetPriority(uint32_t job_id, uint32_t priority, const std::string& comment) override {
+    if (priority > 0) {
+      // slurmctld refuses an explicit priority for a held job ("pending scheduler release"):
+      // release it first (priority INFINITE, as `scontrol release`), then set ours.
+      job_desc_msg_t r;
+      slurm_init_job_desc_msg(&r);
+      r.job_id = job_id;
+      r.priority = INFINITE;
+      if (slurm_update_job(&r) != SLURM_SUCCESS)
+        return SlurmError("releasing job " + std::to_string(job_id));
+    }
     job_desc_msg_t d;
     slurm_init_job_desc_msg(&d);
     d.job_id = job_id;
@@ -95,6 +106,19 @@ class LibSlurmApi final : public SlurmApi {
     d.comment = c.data();
     if (slurm_update_job(&d) != SLURM_SUCCESS)
       return SlurmError("setting the comment of job " + std::to_string(job_id));
+    return Ok();
+  }
+
+  Status AdminHold(uint32_t job_id, const std::string& comment) override {
+    job_desc_msg_t d;
+    slurm_init_job_desc_msg(&d);
+    d.job_id = job_id;
+    d.priority = 0;
+    std::string c = comment;
+    if (!comment.empty()) d.comment = c.data();
+    d.alloc_sid = ALLOC_SID_ADMIN_HOLD;  // as `scontrol hold` by an admin
+    if (slurm_update_job(&d) != SLURM_SUCCESS)
+      return SlurmError("holding job " + std::to_string(job_id));
     return Ok();
   }
 

@@ -179,6 +179,7 @@ PassReport QueueManager::RunPass() {
   std::map<uint32_t, const SlurmJob*> pending_jobs;
   policy::State state;
   std::vector<std::pair<uint32_t, std::string>> rehold;
+  std::vector<uint32_t> to_admin_hold;
   engine_->Read([&](const QuotaState& s) {
     state = s.PolicyState(now);
     for (const SlurmJob& j : all) {
@@ -191,11 +192,18 @@ PassReport QueueManager::RunPass() {
         continue;
       }
       if (j.state != JobState::kPending || s.OpenLease(j.job_id)) continue;
+      // Only jobs job_submit.lua held are ours to release: an admin who wants a managed job
+      // kept back holds it and changes its AdminComment.
+      if (j.admin_comment != kHeldMarker) continue;
       if (j.priority != 0) {
         // Released without a lease: by hand (the plugin refuses it at step start), or
         // requeued by Slurm after we admitted it once (then it is ours to hold again).
         if (s.LastClosedLease(j.job_id)) rehold.emplace_back(j.job_id, j.account);
         else continue;
+      } else if (j.user_hold) {
+        // A hold made at submission is recorded as the user's; make it the admin's, which
+        // the user cannot lift (job_submit.lua also refuses user releases meanwhile).
+        to_admin_hold.push_back(j.job_id);
       }
       int t = s.TenantIndex(j.account), pi = s.PartitionIndex(part);
       QueueEntry e{j.job_id, j.account, part, j.user, j.gpus, SecToMs(j.submit_time), 0, true, ""};
@@ -222,13 +230,16 @@ PassReport QueueManager::RunPass() {
     return 0;
   });
   for (const auto& [job, tenant] : rehold) {
-    Status st = slurm_->SetPriority(job, 0, "");
+    Status st = slurm_->AdminHold(job, "");
     if (!st.ok()) Log(st.error().message());
   }
   for (const UnleasedJob& u : unleased)
     if (reported_unleased_.insert(u.job_id).second) {
       Log("job " + std::to_string(u.job_id) + " (" + u.tenant + ") runs on " + u.partition +
           " without an admission lease");
+      Status st = slurm_->SetComment(u.job_id, std::string(kCommentPrefix) +
+                                                   "running without an admission lease (released by hand?)");
+      if (!st.ok()) Log(st.error().message());
       engine_->audit()->Record("unleased", {{"job_id", u.job_id}, {"tenant", u.tenant},
                                             {"partition", u.partition}, {"gpus", u.gpus}},
                                Seconds(now));
@@ -298,11 +309,13 @@ PassReport QueueManager::RunPass() {
            : a.position != b.position ? a.position < b.position
                                       : a.job_id < b.job_id;
   });
+  std::set<uint32_t> user_held(to_admin_hold.begin(), to_admin_hold.end());
   for (const QueueEntry& e : entries) {
     std::string comment = std::string(kCommentPrefix) + (e.denied ? "denied: " : "") + e.reason;
     auto it = jobs.find(e.job_id);
-    if (it != jobs.end() && it->second->comment != comment) {
-      Status st = slurm_->SetComment(e.job_id, comment);
+    bool convert = user_held.count(e.job_id) > 0;
+    if (it != jobs.end() && (convert || it->second->comment != comment)) {
+      Status st = convert ? slurm_->AdminHold(e.job_id, comment) : slurm_->SetComment(e.job_id, comment);
       if (!st.ok()) Log(st.error().message());
       else
         engine_->audit()->Record("queued", {{"job_id", e.job_id}, {"tenant", e.tenant},

@@ -15,7 +15,9 @@
 //     checkpoint, waits the grace period, requeues it (held: it re-enters the queue), and
 //     closes its lease charged up to then.
 //
-// A failed slurmctld call leaves everything as it was; the next pass retries.
+// Only pending jobs whose AdminComment is the marker job_submit.lua sets are considered; to keep
+// a managed job back by hand, hold it and change its AdminComment. A failed slurmctld call
+// leaves everything as it was; the next pass retries.
 #pragma once
 
 #include <atomic>

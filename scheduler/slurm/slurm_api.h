@@ -22,6 +22,7 @@ struct SlurmJob {
   std::string state_name;  // COMPLETED, FAILED, ... (Slurm's names)
   bool completing = false;
   uint32_t priority = 0;  // 0 = held
+  bool user_hold = false;  // held as the user's own hold (JobHeldUser), which the user may lift
   std::string comment;
   std::string admin_comment;
   int gpus = 0;  // total GPUs the job asks for (or holds)
@@ -44,6 +45,9 @@ class SlurmApi {
   // Sets the job's priority (0 holds it; > 0 releases it) and, if not empty, its comment.
   virtual Status SetPriority(uint32_t job_id, uint32_t priority, const std::string& comment) = 0;
   virtual Status SetComment(uint32_t job_id, const std::string& comment) = 0;
+  // Holds the job as an admin hold (JobHeldAdmin), which its user cannot release, and sets
+  // its comment if COMMENT is not empty.
+  virtual Status AdminHold(uint32_t job_id, const std::string& comment) = 0;
   // Sends SIGNAL: to the batch shell only (BATCH_ONLY), else to every step and the batch shell.
   virtual Status Signal(uint32_t job_id, int signal, bool batch_only) = 0;
   // Requeues a running (or finished) batch job; it comes back pending and held.

@@ -72,12 +72,28 @@ function slurm_job_submit(job_desc, part_list, submit_uid)
 	return slurm.SUCCESS
 end
 
--- A pending job moved into a managed partition (scontrol update partition=...) is held the
--- same way, so moving is no way around admission. Admins (uid 0 and SlurmUser) are trusted.
+local NO_VAL = slurm.NO_VAL or 4294967294
+
+-- Users may not release an egret-held job themselves: slurmctld records a hold made at
+-- submission as the user's own (JobHeldUser), which `scontrol release` would lift until
+-- egret-quotad turns it into an admin hold. Only root (egret-quotad, admins) changes the
+-- priority of a pending managed job. A pending job moved into a managed partition is held the
+-- same way, so moving is no way around admission.
 function slurm_job_modify(job_desc, job_rec, part_list, modify_uid)
-	if job_desc.partition ~= nil and modify_uid ~= 0 then
-		local p = first_managed(job_desc.partition, managed_partitions())
-		if p ~= nil and first_managed(job_rec.partition, managed_partitions()) == nil then
+	if modify_uid == 0 then
+		return slurm.SUCCESS
+	end
+	local managed = managed_partitions()
+	local pending = (tonumber(job_rec.job_state) or -1) % 256 == 0
+	local held_by_egret = job_rec.admin_comment == HELD_MARKER and pending
+	if held_by_egret and job_desc.priority ~= nil and job_desc.priority ~= NO_VAL then
+		slurm.log_user("egret: job %u waits for egret-quotad to admit it (see: egretctl why %u); it cannot be released or re-prioritised by hand",
+			job_rec.job_id, job_rec.job_id)
+		return slurm.ERROR
+	end
+	if job_desc.partition ~= nil then
+		local p = first_managed(job_desc.partition, managed)
+		if p ~= nil and first_managed(job_rec.partition, managed) == nil then
 			hold(job_desc, p)
 			slurm.log_info("egret: job %u moved into managed partition %s by uid %u: held", job_rec.job_id, p, modify_uid)
 		end

@@ -162,6 +162,7 @@ TEST_F(Isolation, PrivateTmpAndShmStartEmptyAndAreGoneAfter) {
   std::string body =
       "echo \"tmp=$(ls -A /tmp | tr '\\n' ' ')\"\n"
       "echo \"shm=$(ls -A /dev/shm | tr '\\n' ' ')\"\n"
+      "echo \"vartmp=$(ls -A /var/tmp | tr '\\n' ' ')\"\n"
       "echo \"tmp_mode=$(stat -c '%U %a' /tmp)\"\n"
       "echo secret-$SLURM_JOB_ID > /tmp/leftover-$SLURM_JOB_ID\n"
       "echo secret-$SLURM_JOB_ID > /dev/shm/leftover-$SLURM_JOB_ID\n"
@@ -170,6 +171,7 @@ TEST_F(Isolation, PrivateTmpAndShmStartEmptyAndAreGoneAfter) {
   ExpectNoLeak(a);
   EXPECT_EQ(a.facts["tmp"], "");
   EXPECT_EQ(a.facts["shm"], "");
+  EXPECT_EQ(a.facts["vartmp"], "");
   EXPECT_EQ(a.facts["tmp_mode"], "alice 700");
   // Steps of one job share its /tmp on a node.
   EXPECT_EQ(a.facts["shared"], "secret-" + std::to_string(a.job_id));

@@ -38,13 +38,17 @@ class Raw {
   // Reads one reply frame (or what arrives before EOF / TIMEOUT_S). Returns its JSON body, or
   // "EOF"/"TIMEOUT"/"BADFRAME".
   std::string ReadReply(double timeout_s = 5) {
-    std::string buf;
+    std::string& buf = pending_;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
     for (;;) {
       if (buf.size() >= kHeaderSize) {
         FrameHeader h;
         if (DecodeHeader(buf.data(), FrameKind::kReply, kMaxReplyBody, &h) != HeaderStatus::kOk) return "BADFRAME";
-        if (buf.size() >= kHeaderSize + h.length) return buf.substr(kHeaderSize, h.length);
+        if (buf.size() >= kHeaderSize + h.length) {
+          std::string body = buf.substr(kHeaderSize, h.length);
+          buf.erase(0, kHeaderSize + h.length);  // replies to pipelined requests may share a read
+          return body;
+        }
       }
       int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                     deadline - std::chrono::steady_clock::now()).count());
@@ -67,6 +71,7 @@ class Raw {
  private:
   int fd_;
   bool connected_ = false;
+  std::string pending_;
 };
 
 std::string Frame(const std::string& body, uint8_t version = kProtocolVersion) {

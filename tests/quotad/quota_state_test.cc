@@ -178,6 +178,18 @@ TEST_F(QuotaStateTest, ChargingStartsAtTheJobsRealStartOnceKnown) {
   EXPECT_DOUBLE_EQ(r.units, 10.0);
 }
 
+TEST_F(QuotaStateTest, SlurmsWholeSecondStartIsTakenAsTheStart) {
+  // Granted at .400; Slurm says the job started at the same whole second (.000).
+  ASSERT_TRUE(s.Acquire(Req(1, "acme", "gpu", 2), kDayStartMs + 400, &ops).ok());
+  s.Touch(1, kDayStartMs + 2'000, kDayStartMs, &ops);
+  EXPECT_EQ(s.OpenLease(1)->start_ms, kDayStartMs);
+  EXPECT_DOUBLE_EQ(s.Release(1, kDayStartMs + 10'000, "released", kDayStartMs + 10'000, &ops).units, 20.0);
+  // A lease taken for a job that has run for an hour charges from the grant.
+  ASSERT_TRUE(s.Acquire(Req(2, "acme", "gpu", 1), kDayStartMs + kHour, &ops).ok());
+  s.Touch(2, kDayStartMs + kHour + 1000, kDayStartMs, &ops);
+  EXPECT_EQ(s.OpenLease(2)->start_ms, kDayStartMs + kHour);
+}
+
 TEST_F(QuotaStateTest, StateRebuiltFromTheLedgerSnapshotMatches) {
   ASSERT_TRUE(s.Acquire(Req(1, "acme", "gpu", 2), kDayStartMs, &ops).ok());
   ASSERT_TRUE(s.Acquire(Req(2, "globex", "gpu", 3), kDayStartMs, &ops).ok());
