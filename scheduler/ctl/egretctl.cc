@@ -151,7 +151,7 @@ int CheckConfig(const CtlOptions& o, std::ostream& out, std::ostream& err) {
   }
   out << o.args[0] << ": OK (" << c->tenants.size() << " tenants, " << c->partitions.size()
       << " partitions)\n";
-  for (const auto& w : c->warnings) out << "warning: " << w << "\n";
+  for (const auto& w : c->warnings) out << w << "\n";
   return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "scheduler/config/config.h"
 #include "scheduler/core/charging.h"
 #include "scheduler/daemon/engine.h"
+#include "scheduler/daemon/log.h"
 #include "scheduler/daemon/service.h"
 #include "scheduler/ledger/ledger.h"
 #include "scheduler/metrics/http_exporter.h"
@@ -28,15 +29,7 @@ namespace egret::quotad {
 
 namespace {
 
-void Log(const std::string& line) {
-  char ts[32];
-  time_t t = time(nullptr);
-  tm g{};
-  localtime_r(&t, &g);
-  std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &g);
-  std::fprintf(stderr, "%s egret-quotad: %s\n", ts, line.c_str());
-  std::fflush(stderr);
-}
+void Log(const std::string& line) { LogLine(line); }
 
 // Exactly one daemon per state dir: two writers of one ledger would each believe its memory.
 Result<int> LockStateDir(const std::string& dir) {
@@ -67,6 +60,14 @@ std::string Pick(const std::string& flag, const std::string& from_config) {
   return flag.empty() ? from_config : flag;
 }
 
+// The file job_submit.lua reads: one managed partition per line.
+Status WriteManagedPartitions(const std::string& path, const config::Config& c) {
+  std::string text = "# Written by egret-quotad from " + c.source + ": partitions whose jobs it admits.\n";
+  for (const auto& p : c.partitions)
+    if (p.managed) text += p.name + "\n";
+  return WriteFileAtomic(path, text, 0644);
+}
+
 }  // namespace
 
 int ParseSignal(const std::string& name) {
@@ -89,7 +90,8 @@ int RunDaemon(const DaemonOptions& options) {
   auto absolute = [](std::string* p) {
     if (!p->empty() && (*p)[0] != '/' && *p != "off") *p = std::filesystem::absolute(*p).string();
   };
-  for (std::string* p : {&o.config_path, &o.state_dir, &o.socket, &o.audit_log, &o.pid_file, &o.log_file})
+  for (std::string* p : {&o.config_path, &o.state_dir, &o.socket, &o.audit_log, &o.pid_file, &o.log_file,
+                         &o.managed_partitions_file})
     absolute(p);
   auto loaded = config::LoadConfig(o.config_path);
   if (!loaded.ok()) {
@@ -97,6 +99,12 @@ int RunDaemon(const DaemonOptions& options) {
     return 1;
   }
   auto cfg = std::make_shared<const config::Config>(std::move(*loaded));
+  if (!o.managed_partitions_file.empty()) {
+    if (auto w = WriteManagedPartitions(o.managed_partitions_file, *cfg); !w.ok()) {
+      std::fprintf(stderr, "egret-quotad: %s\n", w.error().message().c_str());
+      return 1;
+    }
+  }
   const config::DaemonSettings& ds = cfg->daemon;
   std::string state_dir = Pick(o.state_dir, ds.state_dir);
   std::string socket = Pick(o.socket, ds.socket);
@@ -207,7 +215,12 @@ int RunDaemon(const DaemonOptions& options) {
                     Seconds(engine.NowMs()));
       return next.error();
     }
-    engine.Reload(std::make_shared<const config::Config>(std::move(*next)));
+    auto fresh = std::make_shared<const config::Config>(std::move(*next));
+    if (!o.managed_partitions_file.empty()) {
+      if (auto w = WriteManagedPartitions(o.managed_partitions_file, *fresh); !w.ok())
+        Log("reloaded, but " + w.error().message());
+    }
+    engine.Reload(fresh);
     Log("reloaded " + config_path);
     audit->Record("reload", {{"file", config_path}}, Seconds(engine.NowMs()));
     return Ok();

@@ -30,6 +30,9 @@ struct DaemonOptions {
   double poll_interval_s = -1;
   double preempt_grace_s = -1;
   std::string preempt_signal = "USR1";  // name (USR1, SIGTERM) or number
+  // Where job_submit.lua reads the managed partitions (e.g. /etc/slurm/egret-managed-partitions):
+  // rewritten from tenants.toml at start and on every successful reload. Empty: not written.
+  std::string managed_partitions_file;
 };
 
 // "USR1", "SIGUSR1", "10" -> 10; -1 when unknown.

@@ -38,7 +38,10 @@ int main(int argc, char** argv) {
       ("poll-interval", po::value(&o.poll_interval_s), "seconds between reads of the Slurm queue")
       ("preempt-grace", po::value(&o.preempt_grace_s), "seconds between the preemption signal and the requeue")
       ("preempt-signal", po::value(&o.preempt_signal)->default_value("USR1"),
-       "signal sent to a job being preempted, so it can checkpoint");
+       "signal sent to a job being preempted, so it can checkpoint")
+      ("managed-partitions-file", po::value(&o.managed_partitions_file),
+       "rewrite this file (read by job_submit.lua) with tenants.toml's managed partitions at start "
+       "and on every reload, e.g. /etc/slurm/egret-managed-partitions");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);

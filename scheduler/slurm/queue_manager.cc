@@ -5,6 +5,7 @@
 
 #include "common/strings.h"
 #include "scheduler/core/charging.h"
+#include "scheduler/daemon/log.h"
 #include "scheduler/policy/schedule.h"
 
 namespace egret::quotad {
@@ -44,17 +45,7 @@ void QueueManager::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void QueueManager::Log(const std::string& line) {
-  std::fprintf(stderr, "egret-quotad: %s\n", line.c_str());
-}
-
-bool QueueManager::IsManaged(const SlurmJob& j) const {
-  std::string p = FirstPartition(j.partition);
-  return engine_->Read([&](const QuotaState& s) {
-    const config::Partition* part = s.config().FindPartition(p);
-    return part && part->managed;
-  });
-}
+void QueueManager::Log(const std::string& line) { LogLine(line); }
 
 int QueueManager::Reconcile(const std::map<uint32_t, const SlurmJob*>& jobs, int64_t now_ms) {
   struct Event {

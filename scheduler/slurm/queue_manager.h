@@ -73,7 +73,6 @@ class QueueManager {
     std::string reason;
   };
   int Reconcile(const std::map<uint32_t, const SlurmJob*>& jobs, int64_t now_ms);
-  bool IsManaged(const SlurmJob& j) const;
   int PreemptionStep(const std::map<uint32_t, const SlurmJob*>& jobs, int64_t now_ms);
   void Log(const std::string& line);
 

@@ -2,6 +2,8 @@
 // fields from scontrol.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <ctime>
 #include <string>
 #include <vector>
@@ -28,12 +30,16 @@ inline nlohmann::json EgretctlJson(const std::string& user, std::vector<std::str
   return j;
 }
 
-// tests/fixtures/quotad stop | start BUILD_DIR
-inline bool QuotadFixture(const std::string& what) {
+// tests/fixtures/quotad stop | start BUILD_DIR; on failure, what the fixture said.
+inline ::testing::AssertionResult QuotadFixture(const std::string& what) {
   std::vector<std::string> argv = {egret::testing::SourceDir() + "/tests/fixtures/quotad", what};
   if (what == "start") argv.push_back(egret::testing::BuildDir());
-  auto r = RunProcess(argv);
-  return r.ok() && r->exit_code == 0;
+  ProcessOptions o;
+  o.timeout_s = 90;
+  auto r = RunProcess(argv, o);
+  if (r.ok() && r->exit_code == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "tests/fixtures/quotad " << what << " failed: "
+                                       << (r.ok() ? r->err : r.error().message());
 }
 
 // "2026-11-25T20:40:00" (local time, as scontrol prints it) -> unix seconds.
