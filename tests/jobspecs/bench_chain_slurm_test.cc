@@ -17,6 +17,7 @@
 
 #include "common/fs.h"
 #include "common/strings.h"
+#include "tests/jobspecs/tenant_view.h"
 #include "tests/support/slurm.h"
 
 namespace egret::testing {
@@ -27,6 +28,7 @@ namespace fs = std::filesystem;
 struct Bench {
   std::string dir, name, sched_dir;
   int interval_s = 5;
+  TenantView view;
 };
 
 Bench MakeBench(const std::string& test, const std::string& name, int interval_s) {
@@ -35,8 +37,8 @@ Bench MakeBench(const std::string& test, const std::string& name, int interval_s
   b.dir = MakeJobDir(test);
   b.name = name;
   b.sched_dir = b.dir + "/runs/" + name;
-  fs::create_directories(b.dir + "/view/checkpoints");
-  ::chmod((b.dir + "/view/checkpoints").c_str(), 01777);
+  b.view = ViewFor("acme", b.dir + "/view");
+  fs::remove(b.view.root + "/checkpoints/bench/" + name + ".jsonl");
   std::string spec = "kind = \"benchmark\"\nname = \"" + name + "\"\ntenant = \"acme\"\n"
                      "[resources]\npartition = \"cpu\"\ntime_limit = \"2m\"\n"
                      "[benchmark]\nevery = \"" + std::to_string(interval_s) + "s\"\nworkload = \"gemm\"\ngemm_size = 64\nrepeats = 2\n"
@@ -50,7 +52,8 @@ ProcessResult Egret(const Bench& b, const std::vector<std::string>& args) {
   argv.insert(argv.end(), args.begin(), args.end());
   ProcessOptions o;
   o.cwd = b.dir;
-  o.env = {"EGRET_CKPT_DIR=" + b.dir + "/view/checkpoints", "EGRET_PREFIX=" + BuildDir()};
+  o.env = b.view.Env();
+  o.env.push_back("EGRET_PREFIX=" + BuildDir());
   return RunAs("alice", argv, o);
 }
 
@@ -122,7 +125,7 @@ TEST(EgretBench, FiresOnItsIntervalAndCancelStopsIt) {
   EXPECT_GT(runs[1]["fired_at"].get<int64_t>(), runs[0]["fired_at"].get<int64_t>());
   EXPECT_NE(runs[1]["job"], runs[0]["job"]);
   // The tenant's own results file holds the same lines.
-  EXPECT_GE(Split(ReadText(b.dir + "/view/checkpoints/bench/tick.jsonl"), '\n', true).size(), 2u);
+  EXPECT_GE(Split(ReadText(b.view.root + "/checkpoints/bench/tick.jsonl"), '\n', true).size(), 2u);
 
   auto list = Egret(b, {"bench", "list"});
   EXPECT_EQ(list.exit_code, 0) << list.err;

@@ -22,6 +22,7 @@
 #include "common/fs.h"
 #include "common/strings.h"
 #include "tests/finetune/support.h"
+#include "tests/jobspecs/tenant_view.h"
 #include "tests/support/slurm.h"
 
 namespace egret::testing {
@@ -30,31 +31,33 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Env {
-  std::string dir;  // the test's directory (writable by everyone)
-  std::string view;
+  std::string dir;   // the test's directory (writable by everyone): jobspecs, logs, status
+  TenantView view;   // acme's view; this test's files are under <kind>/<test name>/
+  std::string test;  // the test's name, the subdirectory of data/ and models/ in the view
 };
 
-void OpenUp(const std::string& path) {
-  for (auto& p : fs::recursive_directory_iterator(path))
-    ::chmod(p.path().c_str(), p.is_directory() ? 01777 : 0644);
-  ::chmod(path.c_str(), 01777);
-}
-
-// The tenant's view: a tiny llama (byte tokenizer) as models/tiny, the alphabet task imported
-// by egret-data as data/train.h5 and data/eval.h5, and a prompt/answer file data/qa.jsonl.
-Env MakeEnv(const std::string& name) {
+// The tenant's view: a tiny llama (byte tokenizer) as models/<test>/tiny, the alphabet task
+// imported by egret-data as data/<test>/{train,eval}.h5, and a prompt/answer file
+// data/<test>/qa.jsonl. Checkpoints of earlier runs of the test are removed (job ids restart
+// with the cluster, and a run directory would otherwise resume an old run).
+Env MakeEnv(const std::string& name, const std::vector<std::string>& run_names) {
   Env e;
+  e.test = name;
   e.dir = MakeJobDir(name);
-  e.view = e.dir + "/view";
-  for (const char* d : {"data", "models", "checkpoints"}) fs::create_directories(e.view + "/" + d);
+  e.view = ViewFor("acme", e.dir + "/view");
+  for (const char* d : {"data", "models"}) fs::remove_all(e.view.root + "/" + d + "/" + name);
+  for (const auto& r : run_names) fs::remove_all(e.view.root + "/checkpoints/" + r);
   TinyJob t = MakeTinyJob(name, 160, 48);
-  fs::copy(t.model, e.view + "/models/tiny", fs::copy_options::recursive);
-  fs::copy_file(t.train, e.view + "/data/train.h5");
-  fs::copy_file(t.eval, e.view + "/data/eval.h5");
-  EXPECT_TRUE(WriteFileAtomic(e.view + "/data/qa.jsonl",
+  fs::create_directories(e.view.root + "/models/" + name);
+  fs::create_directories(e.view.root + "/data/" + name);
+  fs::copy(t.model, e.view.root + "/models/" + name + "/tiny", fs::copy_options::recursive);
+  fs::copy_file(t.train, e.view.root + "/data/" + name + "/train.h5");
+  fs::copy_file(t.eval, e.view.root + "/data/" + name + "/eval.h5");
+  EXPECT_TRUE(WriteFileAtomic(e.view.root + "/data/" + name + "/qa.jsonl",
                               "{\"prompt\": \"abcdef\", \"answer\": \"ghij\"}\n"
                               "{\"prompt\": \"mnop\", \"answer\": \"qrst\"}\n").ok());
-  OpenUp(e.view);
+  OpenUp(e.view.root + "/models/" + name);
+  OpenUp(e.view.root + "/data/" + name);
   fs::remove_all(t.dir);
   return e;
 }
@@ -64,10 +67,8 @@ ProcessResult Egret(const Env& e, const std::vector<std::string>& args) {
   argv.insert(argv.end(), args.begin(), args.end());
   ProcessOptions o;
   o.cwd = e.dir;
-  // Without egret.so in this cluster, the tenant's view comes from the submitting
-  // environment (sbatch exports it); the plugin sets the same variables itself.
-  o.env = {"EGRET_DATA_DIR=" + e.view + "/data", "EGRET_MODELS_DIR=" + e.view + "/models",
-           "EGRET_CKPT_DIR=" + e.view + "/checkpoints", "EGRET_PREFIX=" + BuildDir()};
+  o.env = e.view.Env();
+  o.env.push_back("EGRET_PREFIX=" + BuildDir());
   o.timeout_s = 60;
   return RunAs("alice", argv, o);
 }
@@ -83,11 +84,14 @@ const char* kTraining =
     "[training.lora]\nr = 4\nalpha = 8\n"
     "target_modules = [\"q_proj\", \"k_proj\", \"v_proj\", \"o_proj\", \"gate_proj\", \"up_proj\", \"down_proj\"]\n";
 
-std::string Spec(const Env& e, const std::string& name, const std::string& kind, const std::string& body) {
+// BODY may say DATA/ for this test's data directory in the view.
+std::string Spec(const Env& e, const std::string& name, const std::string& kind, std::string body) {
+  for (size_t p = body.find("DATA/"); p != std::string::npos; p = body.find("DATA/", p))
+    body.replace(p, 5, "data/" + e.test + "/");
   std::string path = e.dir + "/" + name + ".toml";
   std::string text = "kind = \"" + kind + "\"\nname = \"" + name + "\"\ntenant = \"acme\"\n" +
                      "[resources]\npartition = \"gpu\"\nranks_per_node = 2\ngpus_per_node = 1\ntime_limit = \"10m\"\n"
-                     "[model]\nbase = \"models/tiny\"\n[output]\ndir = \"runs\"\n" + body;
+                     "[model]\nbase = \"models/" + e.test + "/tiny\"\n[output]\ndir = \"runs\"\n" + body;
   EXPECT_TRUE(WriteFileAtomic(path, text).ok());
   return path;
 }
@@ -104,10 +108,10 @@ std::string Log(const Env& e, const std::string& name, const std::string& id) {
 }
 
 TEST(EgretSubmit, FinetuneThenEvalPairCompletes) {
-  Env e = MakeEnv("jobspec-pair");
+  Env e = MakeEnv("jobspec-pair", {"ft", "ev-base", "ev-tuned"});
   auto sub = Egret(e, {"submit", Spec(e, "ft", "finetune",
-                                      std::string("[data]\ntrain = \"data/train.h5\"\n") + kTraining +
-                                          "[eval]\ndataset = \"data/eval.h5\"\n[checkpoint]\ndir = \"checkpoints/{name}\"\n")});
+                                      std::string("[data]\ntrain = \"DATA/train.h5\"\n") + kTraining +
+                                          "[eval]\ndataset = \"DATA/eval.h5\"\n[checkpoint]\ndir = \"checkpoints/{name}\"\n")});
   ASSERT_EQ(sub.exit_code, 0) << sub.out << sub.err;
   long id = JobId(sub);
   ASSERT_GT(id, 0) << sub.out;
@@ -117,7 +121,7 @@ TEST(EgretSubmit, FinetuneThenEvalPairCompletes) {
   EXPECT_EQ(job.fields["Account"], "acme");
   // Two ranks (srun --mpi=pmix) shared each step.
   EXPECT_NE(log.find("2 rank(s)"), std::string::npos) << log;
-  EXPECT_TRUE(fs::exists(e.view + "/checkpoints/ft/adapter/adapter_config.json")) << log;
+  EXPECT_TRUE(fs::exists(e.view.root + "/checkpoints/ft/adapter/adapter_config.json")) << log;
   auto train = TrainRecords(e.dir + "/runs/ft/" + std::to_string(id) + "/metrics.jsonl");
   ASSERT_EQ(train.size(), 12u) << log;
   EXPECT_LT(train.back()["loss"].get<double>(), train.front()["loss"].get<double>());
@@ -134,7 +138,7 @@ TEST(EgretSubmit, FinetuneThenEvalPairCompletes) {
   EXPECT_NE(table.out.find("12/12"), std::string::npos) << table.out;
 
   // Eval of the base model and of the adapter, on one rank each.
-  const std::string sets = "[eval]\ndataset = \"data/eval.h5\"\nexact_match = \"data/qa.jsonl\"\nmax_new_tokens = 4\n";
+  const std::string sets = "[eval]\ndataset = \"DATA/eval.h5\"\nexact_match = \"DATA/qa.jsonl\"\nmax_new_tokens = 4\n";
   auto base = Egret(e, {"submit", Spec(e, "ev-base", "eval", sets), "--set", "resources.ranks_per_node=1"});
   auto tuned = Egret(e, {"submit", Spec(e, "ev-tuned", "eval", sets), "--set", "resources.ranks_per_node=1",
                          "--set", "model.adapter=checkpoints/ft/adapter"});
@@ -150,15 +154,15 @@ TEST(EgretSubmit, FinetuneThenEvalPairCompletes) {
   EXPECT_LT(et["eval_loss"].get<double>(), eb["eval_loss"].get<double>());
   EXPECT_EQ(et["exact_match_total"], 2);
   // A copy of the result stays in the tenant's view.
-  EXPECT_TRUE(fs::exists(e.view + "/checkpoints/ev-tuned/" + std::to_string(JobId(tuned)) + "/eval.json"));
+  EXPECT_TRUE(fs::exists(e.view.root + "/checkpoints/ev-tuned/" + std::to_string(JobId(tuned)) + "/eval.json"));
 }
 
 TEST(EgretSubmit, SweepIsAnArrayWithPerTaskValuesAndDirectories) {
-  Env e = MakeEnv("jobspec-sweep");
+  Env e = MakeEnv("jobspec-sweep", {"sweep"});
   std::string training = kTraining;
   training.replace(training.find("steps = 12"), 10, "steps = 4");
   training.replace(training.find("lr = 1e-2"), 9, "lr = [1e-3, 1e-2]");
-  auto sub = Egret(e, {"submit", Spec(e, "sweep", "finetune", "[data]\ntrain = \"data/train.h5\"\n" + training),
+  auto sub = Egret(e, {"submit", Spec(e, "sweep", "finetune", "[data]\ntrain = \"DATA/train.h5\"\n" + training),
                        "--set", "resources.ranks_per_node=1"});
   ASSERT_EQ(sub.exit_code, 0) << sub.out << sub.err;
   long id = JobId(sub);
@@ -175,17 +179,17 @@ TEST(EgretSubmit, SweepIsAnArrayWithPerTaskValuesAndDirectories) {
     ASSERT_EQ(st["state"], "COMPLETED") << Log(e, "sweep", tid);
     auto cfg = ReadText(status_dir + "/job.toml");
     EXPECT_NE(cfg.find(task == 0 ? "lr = 0.001\n" : "lr = 0.01\n"), std::string::npos) << cfg;
-    EXPECT_TRUE(fs::exists(e.view + "/checkpoints/sweep/" + std::to_string(id) + "/" + std::to_string(task) +
+    EXPECT_TRUE(fs::exists(e.view.root + "/checkpoints/sweep/" + std::to_string(id) + "/" + std::to_string(task) +
                            "/adapter/adapter_config.json"));
     EXPECT_EQ(st["progress"]["step"], 4);
   }
 }
 
 TEST(EgretSubmit, SignalCheckpointsRequeuesAndTheRerunResumes) {
-  Env e = MakeEnv("jobspec-requeue");
+  Env e = MakeEnv("jobspec-requeue", {"rq"});
   std::string training = kTraining;
   training.replace(training.find("steps = 12"), 10, "steps = 400");
-  auto sub = Egret(e, {"submit", Spec(e, "rq", "finetune", "[data]\ntrain = \"data/train.h5\"\n" + training),
+  auto sub = Egret(e, {"submit", Spec(e, "rq", "finetune", "[data]\ntrain = \"DATA/train.h5\"\n" + training),
                        "--set", "resources.ranks_per_node=2"});
   ASSERT_EQ(sub.exit_code, 0) << sub.out << sub.err;
   long id = JobId(sub);
@@ -220,9 +224,10 @@ TEST(EgretSubmit, SignalCheckpointsRequeuesAndTheRerunResumes) {
 
 TEST(EgretSubmit, JobspecThatDoesNotFitIsRefusedBeforeSbatch) {
   Env e;
-  e.dir = MakeJobDir("jobspec-refuse");
-  e.view = e.dir + "/view";
-  std::string spec = Spec(e, "big", "finetune", std::string("[data]\ntrain = \"data/train.h5\"\n") + kTraining);
+  e.test = "jobspec-refuse";
+  e.dir = MakeJobDir(e.test);
+  e.view = ViewFor("acme", e.dir + "/view");
+  std::string spec = Spec(e, "big", "finetune", std::string("[data]\ntrain = \"DATA/train.h5\"\n") + kTraining);
   auto r = Egret(e, {"submit", spec, "--set", "resources.partition=gpus"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("resources.partition: \"gpus\" is not a partition of this cluster; did you mean \"gpu\"? "
