@@ -60,24 +60,31 @@ int64_t LocalAxis(int64_t t) {
 }  // namespace
 
 Status PlotTrend(const History& h, const std::string& title, const std::string& png_path) {
-  std::string data;
+  std::string data, failed;
   std::string unit;
   for (const auto& r : h.runs) {
-    if (!r.value("ok", false) || !r.contains("value") || !r["value"].is_number()) continue;
     char buf[96];
-    snprintf(buf, sizeof buf, "%lld %.6g\n", static_cast<long long>(LocalAxis(r.value("fired_at", int64_t{0}))),
-             r["value"].get<double>());
+    int64_t x = LocalAxis(r.value("fired_at", int64_t{0}));
+    if (!r.value("ok", false) || !r.contains("value") || !r["value"].is_number()) {
+      snprintf(buf, sizeof buf, "%lld 0\n", static_cast<long long>(x));  // a red cross on the axis
+      failed += buf;
+      continue;
+    }
+    snprintf(buf, sizeof buf, "%lld %.6g\n", static_cast<long long>(x), r["value"].get<double>());
     data += buf;
     unit = r.value("unit", "");
   }
   if (data.empty()) return Error("no successful run to plot yet");
+  std::string plot = "plot '-' using 1:2 with linespoints lw 2 pt 7";
+  if (!failed.empty()) plot += ", '-' using 1:2 with points pt 2 ps 2 lc rgb 'red'";
   std::string script =
       "set terminal pngcairo size 900,450\n"
       "set output " + GnuplotQuote(png_path) + "\n"
-      "set title " + GnuplotQuote(title) + " noenhanced\n"
-      "set xdata time\nset timefmt '%s'\nset format x '%m-%d\\n%H:%M'\n"
-      "set ylabel " + GnuplotQuote(unit) + "\nset grid\nset key off\n"
-      "plot '-' using 1:2 with linespoints lw 2 pt 7\n" + data + "e\n";
+      "set title " + GnuplotQuote(title + (failed.empty() ? "" : "  (x: failed runs)")) + " noenhanced\n"
+      "set xdata time\nset timefmt '%s'\nset format x \"%m-%d\\n%H:%M:%S\"\n"
+      "set lmargin 10\nset rmargin 8\nset bmargin 4\nset yrange [0:*]\n"
+      "set ylabel " + GnuplotQuote(unit) + "\nset grid\nset key off\n" + plot + "\n" + data + "e\n" +
+      (failed.empty() ? "" : failed + "e\n");
   ProcessOptions po;
   po.stdin_data = script;
   po.timeout_s = 60;

@@ -1,5 +1,7 @@
 #include "jobspecs/slurm/jobs.h"
 
+#include <pwd.h>
+
 #include <cstdio>
 #include <mutex>
 
@@ -31,6 +33,13 @@ Job FromInfo(slurm_job_info_t& j) {
   job.name = Str(j.name);
   job.uid = j.user_id;
   job.user = Str(j.user_name);
+  if (job.user.empty()) {
+    // slurmctld sends no user name without accounting: look the uid up here.
+    struct passwd pw, *found = nullptr;
+    char buf[4096];
+    if (getpwuid_r(j.user_id, &pw, buf, sizeof buf, &found) == 0 && found) job.user = found->pw_name;
+    else job.user = std::to_string(j.user_id);
+  }
   job.account = Str(j.account);
   job.partition = Str(j.partition);
   job.nodes = Str(j.nodes);

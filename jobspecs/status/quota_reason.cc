@@ -49,9 +49,9 @@ std::string FormatWhy(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::string(Trim(text));
   std::string out = j.value("state", "");
-  if (j.contains("position") && j["position"].is_number())
-    out += (out.empty() ? "" : ", ") + std::string("position ") + std::to_string(j["position"].get<int64_t>());
   std::string reason = j.value("reason", "");
+  if (j.contains("position") && j["position"].is_number() && reason.find("position") == std::string::npos)
+    out += (out.empty() ? "" : ", ") + std::string("position ") + std::to_string(j["position"].get<int64_t>());
   if (!reason.empty()) out += (out.empty() ? "" : ": ") + reason;
   return out;
 }

@@ -153,8 +153,10 @@ std::string ProgressText(const Progress& p) {
   return s;
 }
 
+// In the table: why a job waits or what it holds; a finished job's lease history is in
+// its details.
 std::string ReasonText(const JobStatus& s) {
-  if (!s.quota.empty()) return s.quota;
+  if (!s.quota.empty() && s.job.IsActive()) return s.quota;
   if (s.job.IsPending() && s.job.reason != "None") return s.job.reason;
   return "";
 }
@@ -205,10 +207,13 @@ std::string RenderDetail(const JobStatus& s) {
     o << "\n";
   }
   if (s.eval) {
-    o << "  eval:\n";
+    o << "  eval";
+    if (s.eval->contains("step") && (*s.eval)["step"].is_number()) o << " (at step " << (*s.eval)["step"] << ")";
+    o << ":\n";
     std::vector<std::pair<std::string, double>> items;
     Flatten(*s.eval, "", 0, items);
     for (const auto& [k, v] : items) {
+      if (k == "step") continue;
       char buf[64];
       snprintf(buf, sizeof buf, "%.6g", v);
       o << "    " << k << " = " << buf << "\n";

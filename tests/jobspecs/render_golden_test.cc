@@ -13,10 +13,14 @@
 //    its checkpoints; job.toml is written through an unquoted heredoc so ${EGRET_*},
 //    ${RUN_DIR}, ${STATUS_DIR} and ${SWEEP_*} expand and nothing else does (paths are TOML
 //    literal strings, which cannot hold the quote the view check rejects); every array task
-//    of the sweep gets the combination listed in the header comment; srun --mpi=pmix (the
-//    launch that works here, also across nodes); exit status 75 (checkpointed on the
-//    signal) requeues the job; benchmark links run `egret bench link` before anything else
-//    and stop on its "cancelled" status 3.
+//    of the sweep gets the combination listed in the header comment; the job.toml keys and
+//    sections are egret-train's schema v1 (mpi_trainer/train/README.md: version = 1,
+//    data.train a list, optimizer.betas a pair, checkpoint.dir left to its default under
+//    output.dir); srun --mpi=pmix (the launch that works here, also across nodes); exit
+//    status 75 (egret-train's "checkpointed on the signal") requeues the job; eval jobs call
+//    `egret-train eval` with its own flags (--model, --adapter, --dataset, --exact-match,
+//    --max-new-tokens, --output); benchmark links run `egret bench link` before anything
+//    else and stop on its "cancelled" status 3.
 // EGRET_UPDATE_GOLDEN=1 rewrites the files (then review the diff by hand again).
 #include <cstdlib>
 #include <filesystem>

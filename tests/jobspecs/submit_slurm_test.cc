@@ -162,8 +162,12 @@ TEST(EgretSubmit, SweepIsAnArrayWithPerTaskValuesAndDirectories) {
   std::string training = kTraining;
   training.replace(training.find("steps = 12"), 10, "steps = 4");
   training.replace(training.find("lr = 1e-2"), 9, "lr = [1e-3, 1e-2]");
+  // In the cpu partition: egret-quotad admits a job by its id, and the tasks of an array
+  // split off with ids of their own, which egret.so then finds without a lease; until quotad
+  // admits array tasks one by one, sweeps run in partitions it does not manage.
   auto sub = Egret(e, {"submit", Spec(e, "sweep", "finetune", "[data]\ntrain = \"DATA/train.h5\"\n" + training),
-                       "--set", "resources.ranks_per_node=1"});
+                       "--set", "resources.ranks_per_node=1", "--set", "resources.partition=cpu", "--set",
+                       "resources.gpus_per_node=0"});
   ASSERT_EQ(sub.exit_code, 0) << sub.out << sub.err;
   long id = JobId(sub);
   ASSERT_GT(id, 0);
@@ -222,6 +226,43 @@ TEST(EgretSubmit, SignalCheckpointsRequeuesAndTheRerunResumes) {
   EXPECT_EQ(TrainRecords(metrics).back()["step"], 400);
 }
 
+// A job egret-quotad holds: `egret status` shows the daemon's own reason (its why view, the
+// same text egretctl prints), next to Slurm's.
+TEST(EgretSubmit, StatusShowsQuotadsReasonForAHeldJob) {
+  Env e = MakeEnv("jobspec-held", {"held", "held-a"});
+  if (!e.view.plugin) GTEST_SKIP() << "egret.so and egret-quotad are not part of this cluster";
+  // One job holds acme's 4 nominal GPUs; a second 4-GPU job would need 4 more than acme may
+  // borrow from its cohort (2), so egret-quotad holds it with a reason.
+  std::string training = kTraining;
+  training.replace(training.find("steps = 12"), 10, "steps = 10000000");
+  auto first = Egret(e, {"submit", Spec(e, "held-a", "finetune", "[data]\ntrain = \"DATA/train.h5\"\n" + training),
+                         "--set", "resources.gpus_per_node=4", "--set", "resources.ranks_per_node=1"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  long a = JobId(first);
+  ASSERT_TRUE(WaitUntil(a, [](const JobInfo& j) { return j.state == "RUNNING"; }, 60)) << GetJob(a)->reason;
+  auto sub = Egret(e, {"submit", Spec(e, "held", "finetune", std::string("[data]\ntrain = \"DATA/train.h5\"\n") + kTraining),
+                       "--set", "resources.gpus_per_node=4", "--set", "resources.ranks_per_node=1"});
+  ASSERT_EQ(sub.exit_code, 0) << sub.out << sub.err;
+  long id = JobId(sub);
+  ASSERT_GT(id, 0);
+  std::string why;
+  for (int i = 0; i < 100 && why.empty(); ++i) {
+    auto r = RunProcess({BuildDir() + "/bin/egretctl", "--json", "why", std::to_string(id)});
+    if (r.ok() && r->exit_code == 0) {
+      auto j = nlohmann::json::parse(r->out, nullptr, false);
+      if (!j.is_discarded() && j.value("state", "") == "queued") why = j.value("reason", "");
+    }
+    if (why.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(why.empty()) << "egret-quotad never reported the job as queued";
+  auto st = Status(e, std::to_string(id));
+  EXPECT_EQ(st["state"], "PENDING");
+  EXPECT_NE(st.value("quota_reason", "").find(why), std::string::npos) << st.dump(2) << "\nwhy: " << why;
+  auto table = Egret(e, {"status"});
+  EXPECT_NE(table.out.find(why.substr(0, 20)), std::string::npos) << table.out;
+  RunAs("alice", {"scancel", std::to_string(id), std::to_string(a)});
+}
+
 TEST(EgretSubmit, JobspecThatDoesNotFitIsRefusedBeforeSbatch) {
   Env e;
   e.test = "jobspec-refuse";
@@ -236,6 +277,16 @@ TEST(EgretSubmit, JobspecThatDoesNotFitIsRefusedBeforeSbatch) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("8 GPUs per node asked, but no node of partition gpu has more than 4"), std::string::npos) << r.err;
   EXPECT_EQ(Trim(r.out), "");
+  // egret.so's own refusals at submission reach the user unchanged.
+  if (e.view.plugin) {
+    r = Egret(e, {"submit", spec, "--set", "resources.nodes=2", "--set", "resources.gpus_per_node=4"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("egret submit: sbatch failed (exit 1): sbatch: error: egret: tenant acme can never get 8 "
+                         "GPUs on gpu"), std::string::npos) << r.err;
+    r = Egret(e, {"submit", spec, "--set", "tenant=initech"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("sbatch: error: egret: tenant initech"), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace
