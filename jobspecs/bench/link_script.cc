@@ -47,11 +47,14 @@ std::string RenderLinkScript(const Jobspec& spec, const render::RenderOptions& o
          std::to_string(b.repeats) + " >\"$STATUS_DIR/raw.jsonl\" || rc=$?\n";
     s += "INPUT=\"$STATUS_DIR/raw.jsonl\"\n";
   } else {
-    // A few real fine-tuning steps; the run's files live in the job's private /tmp.
+    // A few real fine-tuning steps. The run directory must be one every node sees (a job's
+    // /tmp is per node), and is removed afterwards: only the throughput is kept.
     s += "EGRET_TRAIN=\"$EGRET_PREFIX/bin/egret-train\"\n";
-    s += "RUN_DIR=$(mktemp -d)\n";
+    s += "RUN_DIR=\"$(dirname \"$RESULTS\")/run-$SLURM_JOB_ID\"\n";
+    s += "mkdir -p \"$RUN_DIR\"\n";
     s += "cat >\"$RUN_DIR/job.toml\" <<EOF\n" + trainer::JobConfig(spec) + "EOF\n";
     s += "srun --mpi=pmix --kill-on-bad-exit=1 \"$EGRET_TRAIN\" finetune --config \"$RUN_DIR/job.toml\" || rc=$?\n";
+    s += "rm -rf \"$RUN_DIR\"\n";
     s += "INPUT=\"$STATUS_DIR/" + std::string(trainer::kMetricsFile) + "\"\n";
   }
   s += "\"$EGRET\" bench record --schedule " + ShellWord(job_name) + " --workload " + b.workload +

@@ -17,6 +17,7 @@
 
 #include "common/fs.h"
 #include "common/strings.h"
+#include "tests/finetune/support.h"
 #include "tests/jobspecs/tenant_view.h"
 #include "tests/support/slurm.h"
 
@@ -192,6 +193,40 @@ TEST(EgretBench, CancelBeforeTheSubmitMakesTheLinkRemoveItsSuccessor) {
   std::string log = ReadText(b.sched_dir + "/" + std::to_string(link) + ".out");
   EXPECT_NE(log.find("schedule cancelled while submitting the next run; removed job"), std::string::npos) << log;
   EXPECT_TRUE(Results(b).empty()) << "the cancelled link must not run the benchmark";
+}
+
+// A one-off benchmark of the finetune workload: a few real egret-train steps on a tiny model,
+// recorded as the median tokens/s.
+TEST(EgretBench, FinetuneWorkloadRecordsTokensPerSecond) {
+  Bench b = MakeBench("jobspec-bench-ft", "ftsteps", 5);
+  TinyJob t = MakeTinyJob("jobspec-bench-ft", 120, 48);
+  fs::remove_all(b.view.root + "/models/jobspec-bench-ft");
+  fs::remove_all(b.view.root + "/data/jobspec-bench-ft");
+  fs::create_directories(b.view.root + "/data/jobspec-bench-ft");
+  fs::create_directories(b.view.root + "/models/jobspec-bench-ft");
+  fs::copy(t.model, b.view.root + "/models/jobspec-bench-ft/tiny", fs::copy_options::recursive);
+  fs::copy_file(t.train, b.view.root + "/data/jobspec-bench-ft/train.h5");
+  OpenUp(b.view.root + "/models/jobspec-bench-ft");
+  OpenUp(b.view.root + "/data/jobspec-bench-ft");
+  fs::remove_all(t.dir);
+  std::string spec = "kind = \"benchmark\"\nname = \"ftsteps\"\ntenant = \"acme\"\n"
+                     "[resources]\npartition = \"cpu\"\nranks_per_node = 2\ntime_limit = \"5m\"\n"
+                     "[model]\nbase = \"models/jobspec-bench-ft/tiny\"\n[data]\ntrain = \"data/jobspec-bench-ft/train.h5\"\n"
+                     "[training]\nsteps = 6\nmicro_batch_size = 2\nglobal_batch_size = 8\n"
+                     "[benchmark]\nworkload = \"finetune\"\n[output]\ndir = \"runs\"\n";
+  ASSERT_TRUE(WriteFileAtomic(b.dir + "/ftsteps.toml", spec).ok());
+  auto sub = Egret(b, {"submit", b.dir + "/ftsteps.toml"});
+  ASSERT_EQ(sub.exit_code, 0) << sub.out << sub.err;
+  long id = std::stol(std::string(Trim(sub.out)));
+  ASSERT_TRUE(Eventually([&] { return !Results(b).empty(); }, 120))
+      << ReadText(b.sched_dir + "/" + std::to_string(id) + ".out");
+  auto r = Results(b)[0];
+  EXPECT_EQ(r["ok"], true) << r.dump();
+  EXPECT_EQ(r["metric"], "tokens_per_s");
+  EXPECT_GT(r["value"].get<double>(), 0.0);
+  EXPECT_EQ(r["steps"], 5);  // 6 steps, the first left out
+  EXPECT_FALSE(fs::exists(b.view.root + "/checkpoints/bench/run-" + std::to_string(id)));
+  EXPECT_TRUE(Links(b).empty());  // a one-off run submits no successor
 }
 
 }  // namespace

@@ -157,6 +157,25 @@ TEST(EgretSubmit, FinetuneThenEvalPairCompletes) {
   EXPECT_TRUE(fs::exists(e.view.root + "/checkpoints/ev-tuned/" + std::to_string(JobId(tuned)) + "/eval.json"));
 }
 
+// nodes = 2 x ranks_per_node = 1: srun --mpi=pmix starts one rank on each emulated node and
+// they train as one data-parallel run.
+TEST(EgretSubmit, TwoNodeFinetuneCompletes) {
+  Env e = MakeEnv("jobspec-2node", {"two"});
+  std::string training = kTraining;
+  training.replace(training.find("steps = 12"), 10, "steps = 4");
+  auto sub = Egret(e, {"submit", Spec(e, "two", "finetune", "[data]\ntrain = \"DATA/train.h5\"\n" + training),
+                       "--set", "resources.nodes=2", "--set", "resources.ranks_per_node=1"});
+  ASSERT_EQ(sub.exit_code, 0) << sub.out << sub.err;
+  long id = JobId(sub);
+  ASSERT_GT(id, 0);
+  JobInfo job = WaitForJob(id, 120);
+  std::string log = Log(e, "two", std::to_string(id));
+  ASSERT_EQ(job.state, "COMPLETED") << log;
+  EXPECT_EQ(job.fields["NumNodes"], "2") << log;
+  EXPECT_NE(log.find("2 rank(s)"), std::string::npos) << log;
+  EXPECT_EQ(TrainRecords(e.dir + "/runs/two/" + std::to_string(id) + "/metrics.jsonl").size(), 4u) << log;
+}
+
 TEST(EgretSubmit, SweepIsAnArrayWithPerTaskValuesAndDirectories) {
   Env e = MakeEnv("jobspec-sweep", {"sweep"});
   std::string training = kTraining;
