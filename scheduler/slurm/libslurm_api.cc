@@ -3,6 +3,7 @@
 #include <slurm/slurm.h>
 #include <slurm/slurm_errno.h>
 
+#include <pwd.h>
 #include <sys/wait.h>
 
 #include <csignal>
@@ -27,6 +28,16 @@ Error SlurmError(const std::string& what) {
   return Error(what + ": " + slurm_strerror(slurm_get_errno()));
 }
 
+// slurmctld leaves job_info's user_name unset unless it has resolved the name itself (22.05
+// fills it only for some RPCs): look the uid up here, so queues and reasons name the user.
+std::string UserName(uint32_t uid) {
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  char buf[1024];
+  if (getpwuid_r(uid, &pw, buf, sizeof buf, &found) == 0 && found) return found->pw_name;
+  return std::to_string(uid);
+}
+
 std::once_flag g_init;
 
 class LibSlurmApi final : public SlurmApi {
@@ -48,6 +59,7 @@ class LibSlurmApi final : public SlurmApi {
       s.job_id = j.job_id;
       s.user_id = j.user_id;
       s.user = Str(j.user_name);
+      if (s.user.empty()) s.user = UserName(j.user_id);
       s.account = Str(j.account);
       s.partition = Str(j.partition);
       uint32_t base = j.job_state & JOB_STATE_BASE;
