@@ -1,5 +1,8 @@
 #include "common/strings.h"
 
+#include <algorithm>
+#include <cctype>
+
 namespace egret {
 
 std::vector<std::string> Split(std::string_view s, char sep, bool skip_empty) {
@@ -40,6 +43,22 @@ std::string ShellQuote(std::string_view s) {
   }
   out += "'";
   return out;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b, bool ignore_case) {
+  auto same = [&](char x, char y) {
+    if (!ignore_case) return x == y;
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  };
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same(a[i - 1], b[j - 1]) ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
 }
 
 }  // namespace egret

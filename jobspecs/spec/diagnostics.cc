@@ -38,30 +38,11 @@ Status Diagnostics::ToStatus() const {
   return Error(Join(lines, "\n"));
 }
 
-namespace {
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t sub = prev[j - 1] + (std::tolower(static_cast<unsigned char>(a[i - 1])) !=
-                                  std::tolower(static_cast<unsigned char>(b[j - 1])));
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-}  // namespace
-
 std::string DidYouMean(std::string_view word, const std::vector<std::string>& choices) {
   std::string best;
   size_t best_d = std::string::npos;
   for (const auto& c : choices) {
-    size_t d = EditDistance(word, c);
+    size_t d = EditDistance(word, c, /*ignore_case=*/true);
     // A prefix or suffix relation ("learning_rate" vs "lr" is not one; "gpus" vs
     // "gpus_per_node" is) also counts as a likely meaning.
     bool related = c.size() >= 3 && word.size() >= 3 &&

@@ -38,6 +38,14 @@ std::string UserName(uint32_t uid) {
   return std::to_string(uid);
 }
 
+// slurmctld annotates each dependency "(unfulfilled)", "(failed)" or, for a met one it still
+// lists, "(fulfilled)"; the job may start only when none is left unmet.
+std::string UnmetDependency(const std::string& dep) {
+  if (dep.empty() || dep == "(null)") return "";
+  if (dep.find("(unfulfilled)") != std::string::npos || dep.find("(failed)") != std::string::npos) return dep;
+  return dep.find('(') == std::string::npos ? dep : "";
+}
+
 std::once_flag g_init;
 
 class LibSlurmApi final : public SlurmApi {
@@ -80,6 +88,12 @@ class LibSlurmApi final : public SlurmApi {
       s.end_time = j.end_time;
       s.time_limit_s = (j.time_limit == INFINITE || j.time_limit == NO_VAL) ? 0 : j.time_limit * 60.0;
       s.restart_cnt = j.restart_cnt;
+      s.array_job_id = j.array_job_id;
+      if (j.array_job_id != 0 && j.array_task_id == NO_VAL) s.array_tasks = Str(j.array_task_str);
+      // While a job waits for its --begin time (or a requeued job for its restart delay),
+      // slurmctld reports that time as its eligible time.
+      if (base == JOB_PENDING && j.eligible_time > 0) s.begin_time = j.eligible_time;
+      s.dependency = UnmetDependency(Str(j.dependency));
       if (WIFSIGNALED(j.exit_code)) s.exit_signal = WTERMSIG(j.exit_code);
       else if (WIFEXITED(j.exit_code)) s.exit_code = WEXITSTATUS(j.exit_code);
       jobs.push_back(std::move(s));
@@ -138,6 +152,28 @@ class LibSlurmApi final : public SlurmApi {
     uint16_t flags = batch_only ? KILL_JOB_BATCH : KILL_FULL_JOB;
     if (slurm_kill_job(job_id, static_cast<uint16_t>(signal), flags) != SLURM_SUCCESS)
       return SlurmError("signalling job " + std::to_string(job_id));
+    return Ok();
+  }
+
+  Status SplitArrayTask(uint32_t array_job_id, uint32_t task, const std::string& comment) override {
+    job_desc_msg_t d;
+    slurm_init_job_desc_msg(&d);
+    std::string id = std::to_string(array_job_id) + "_" + std::to_string(task);
+    d.job_id_str = id.data();
+    d.priority = 0;
+    d.alloc_sid = ALLOC_SID_ADMIN_HOLD;
+    std::string c = comment;
+    if (!comment.empty()) d.comment = c.data();
+    // update_job2: the per-task answer of an update addressed by "ARRAY_TASK".
+    job_array_resp_msg_t* resp = nullptr;
+    int rc = slurm_update_job2(&d, &resp);
+    int task_rc = SLURM_SUCCESS;
+    if (resp)
+      for (uint32_t k = 0; k < resp->job_array_count; ++k)
+        if (resp->error_code[k] != SLURM_SUCCESS) task_rc = static_cast<int>(resp->error_code[k]);
+    if (resp) slurm_free_job_array_resp(resp);
+    if (rc != SLURM_SUCCESS) return SlurmError("holding array task " + id);
+    if (task_rc != SLURM_SUCCESS) return Error("holding array task " + id + ": " + slurm_strerror(task_rc));
     return Ok();
   }
 

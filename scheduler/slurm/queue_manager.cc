@@ -5,6 +5,7 @@
 
 #include "common/strings.h"
 #include "scheduler/core/charging.h"
+#include "scheduler/core/submit_check.h"
 #include "scheduler/daemon/log.h"
 #include "scheduler/policy/schedule.h"
 
@@ -12,6 +13,27 @@ namespace egret::quotad {
 
 namespace {
 int64_t SecToMs(int64_t s) { return s * 1000; }
+
+// Splits per pass: a huge array is split over a few passes rather than in one burst of RPCs.
+constexpr size_t kMaxSplitsPerPass = 256;
+
+// Why a held job is not yet for the policy to admit ("" when it is): an array whose tasks
+// still share one record (their splits are queued on TO_SPLIT: each task is admitted and
+// leased under its own job id, the id egret.so checks at step start), an unmet dependency,
+// or a begin time in the future.
+std::string NotYetEligible(const SlurmJob& j, int64_t now_ms, std::vector<std::pair<uint32_t, uint32_t>>& to_split) {
+  if (!j.array_tasks.empty()) {
+    std::vector<uint32_t> tasks = ArrayTaskIds(j.array_tasks, kMaxSplitsPerPass + 1);
+    if (tasks.size() > 1) {
+      // The first task stays in this record, which then is a job like any other.
+      for (size_t k = 1; k < tasks.size(); ++k) to_split.emplace_back(j.array_job_id, tasks[k]);
+      return "array tasks " + j.array_tasks + " are being split off, to be admitted one by one";
+    }
+  }
+  if (!j.dependency.empty()) return "waits for its dependency " + j.dependency;
+  if (j.begin_time > 0 && SecToMs(j.begin_time) > now_ms) return "waits for its begin time " + UtcTime(static_cast<double>(j.begin_time));
+  return "";
+}
 }  // namespace
 
 std::string FirstPartition(const std::string& list) {
@@ -171,6 +193,7 @@ PassReport QueueManager::RunPass() {
   policy::State state;
   std::vector<std::pair<uint32_t, std::string>> rehold;
   std::vector<uint32_t> to_admin_hold;
+  std::vector<std::pair<uint32_t, uint32_t>> to_split;  // (array job id, task)
   engine_->Read([&](const QuotaState& s) {
     state = s.PolicyState(now);
     for (const SlurmJob& j : all) {
@@ -198,6 +221,13 @@ PassReport QueueManager::RunPass() {
       }
       int t = s.TenantIndex(j.account), pi = s.PartitionIndex(part);
       QueueEntry e{j.job_id, j.account, part, j.user, j.gpus, SecToMs(j.submit_time), 0, true, ""};
+      if (std::string why = NotYetEligible(j, now, to_split); !why.empty()) {
+        // Not for the policy yet: admitting it would hold quota it cannot use.
+        e.denied = false;
+        e.reason = why;
+        entries.push_back(e);
+        continue;
+      }
       if (j.account.empty()) {
         e.reason = "no tenant: the job has no account (submit with -A TENANT)";
       } else if (t < 0) {
@@ -220,6 +250,10 @@ PassReport QueueManager::RunPass() {
     }
     return 0;
   });
+  for (const auto& [array, task] : to_split) {
+    Status st = slurm_->SplitArrayTask(array, task, std::string(kCommentPrefix) + "array task held for admission");
+    if (!st.ok()) Log(st.error().message());
+  }
   for (const auto& [job, tenant] : rehold) {
     Status st = slurm_->AdminHold(job, "");
     if (!st.ok()) Log(st.error().message());

@@ -34,6 +34,15 @@ struct SlurmJob {
   int warn_signal = 0;
   bool warn_batch_only = false;
   int restart_cnt = 0;
+  // Job arrays: a pending array's tasks share one record (the "meta" record, job_id ==
+  // array_job_id) until slurmctld splits them off with ids of their own. ARRAY_TASKS is the
+  // meta record's expression of the tasks it still holds ("0-3,7%2"); empty on other records.
+  uint32_t array_job_id = 0;
+  std::string array_tasks;
+  // A dependency not yet satisfied ("afterok:12(unfulfilled)"); empty when none is left.
+  std::string dependency;
+  // --begin: not to start before this time (unix seconds; 0 when not given).
+  int64_t begin_time = 0;
   int exit_signal = 0;  // for finished jobs: the signal that ended it, 0 if none
   int exit_code = 0;
 };
@@ -52,6 +61,10 @@ class SlurmApi {
   virtual Status Signal(uint32_t job_id, int signal, bool batch_only) = 0;
   // Requeues a running (or finished) batch job; it comes back pending and held.
   virtual Status Requeue(uint32_t job_id) = 0;
+  // Holds task TASK of the pending array ARRAY_JOB_ID on its own (admin hold, COMMENT), which
+  // makes slurmctld split it off into a record with a job id of its own, so it can be
+  // admitted, leased and charged like any job.
+  virtual Status SplitArrayTask(uint32_t array_job_id, uint32_t task, const std::string& comment) = 0;
 };
 
 // Total GPUs asked for by a job, from Slurm's TRES strings ("gres:gpu:2", "gres/gpu:h100:2",
@@ -62,5 +75,8 @@ int GpusRequested(const std::string& tres_per_job, const std::string& tres_per_n
                   uint32_t num_nodes, uint32_t num_tasks);
 // The gpu count in one TRES list string, or -1 when it names no gpu.
 int GpuCountIn(const std::string& tres);
+// The task ids of an array expression ("0-3,8,10-20:5%4": ranges, steps, a throttle), at most
+// LIMIT of them; empty when the expression is malformed.
+std::vector<uint32_t> ArrayTaskIds(const std::string& expr, size_t limit = 100000);
 
 }  // namespace egret::quotad

@@ -181,12 +181,10 @@ TEST(EgretSubmit, SweepIsAnArrayWithPerTaskValuesAndDirectories) {
   std::string training = kTraining;
   training.replace(training.find("steps = 12"), 10, "steps = 4");
   training.replace(training.find("lr = 1e-2"), 9, "lr = [1e-3, 1e-2]");
-  // In the cpu partition: egret-quotad admits a job by its id, and the tasks of an array
-  // split off with ids of their own, which egret.so then finds without a lease; until quotad
-  // admits array tasks one by one, sweeps run in partitions it does not manage.
+  // In the managed gpu partition: egret-quotad splits the array's tasks off and admits each
+  // under its own job id, which egret.so checks at step start.
   auto sub = Egret(e, {"submit", Spec(e, "sweep", "finetune", "[data]\ntrain = \"DATA/train.h5\"\n" + training),
-                       "--set", "resources.ranks_per_node=1", "--set", "resources.partition=cpu", "--set",
-                       "resources.gpus_per_node=0"});
+                       "--set", "resources.ranks_per_node=1"});
   ASSERT_EQ(sub.exit_code, 0) << sub.out << sub.err;
   long id = JobId(sub);
   ASSERT_GT(id, 0);

@@ -8,6 +8,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -19,6 +21,15 @@ namespace egret::testing {
 namespace {
 
 using nlohmann::json;
+
+bool Eventually(const std::function<bool()>& pred, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return pred();
+}
 
 class Lease : public ::testing::Test {
  protected:
@@ -171,6 +182,60 @@ TEST_F(Lease, OverQuotaWaitsHeldWithAReasonAndStartsWhenQuotaFrees) {
   JobInfo done = WaitForJob(b.job_id, 60);
   EXPECT_EQ(done.state, "COMPLETED") << Output(b.job_id);
   EXPECT_EQ(Output(b.job_id), "ran\n");
+}
+
+// Array tasks (a jobspec sweep) share one held record at submission; egret-quotad splits them
+// off and admits each under its own job id, the id egret.so checks at step start, so every
+// task runs and is charged on its own lease. A later submission --begin'ning in the future
+// and one with an unmet dependency hold no lease (no quota) until they may start.
+TEST_F(Lease, EveryTaskOfAnArrayRunsAndIsChargedUnderALeaseOfItsOwn) {
+  Submission s = Gpu("gpu:1", "#!/bin/bash\necho \"task $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_JOB_ID\"\nsleep 1\n",
+                     {"--array=0-2", "-o", dir_ + "/array-%a.txt"});
+  ASSERT_GT(s.job_id, 0) << s.err;
+  const std::string array = std::to_string(s.job_id);
+  ASSERT_TRUE(Eventually([&] {
+    auto q = RunProcess({"squeue", "-h", "-j", array});
+    return q.ok() && Trim(q->out).empty();
+  }, 120)) << "array " << array << " still queued";
+  // Every task's record: its own job id, COMPLETED.
+  auto show = RunProcess({"scontrol", "-o", "show", "job", array});
+  ASSERT_TRUE(show.ok() && show->exit_code == 0);
+  std::set<std::string> tasks;
+  for (const auto& line : Split(show->out, '\n', true)) {
+    std::map<std::string, std::string> f;
+    for (const auto& kv : Split(line, ' ', true))
+      if (auto eq = kv.find('='); eq != std::string::npos) f[kv.substr(0, eq)] = kv.substr(eq + 1);
+    EXPECT_EQ(f["JobState"], "COMPLETED") << line;
+    tasks.insert(f["ArrayTaskId"]);
+    cleanup_.push_back(std::stol(f["JobId"]));
+    ExpectChargedForElapsed(std::stol(f["JobId"]), 1, "array task " + f["ArrayTaskId"]);
+  }
+  EXPECT_EQ(tasks, (std::set<std::string>{"0", "1", "2"}));
+  for (int t = 0; t < 3; ++t)
+    EXPECT_EQ(ReadText(dir_ + "/array-" + std::to_string(t) + ".txt"),
+              "task " + std::to_string(t) + " of " + array + "\n");
+}
+
+TEST_F(Lease, JobsWaitingForTheirBeginTimeOrADependencyHoldNoLease) {
+  Submission later = Gpu("gpu:1", "#!/bin/bash\ntrue\n", {"--begin=now+1hour"});
+  ASSERT_GT(later.job_id, 0) << later.err;
+  Submission first = Gpu("gpu:1", "#!/bin/bash\nsleep 3\n");
+  ASSERT_GT(first.job_id, 0) << first.err;
+  Submission after = Gpu("gpu:1", "#!/bin/bash\necho after\n", {"--dependency=afterok:" + std::to_string(first.job_id)});
+  ASSERT_GT(after.job_id, 0) << after.err;
+  ASSERT_TRUE(WaitFor(first.job_id, [](const JobInfo& j) { return j.state == "RUNNING"; }, 30));
+  auto why_later = QuotadView("why:" + std::to_string(later.job_id));
+  ASSERT_TRUE(why_later.ok()) << why_later.error().message();
+  EXPECT_EQ(why_later->value("state", ""), "queued") << why_later->dump();
+  EXPECT_NE(why_later->value("reason", "").find("begin time"), std::string::npos) << why_later->dump();
+  auto why_after = QuotadView("why:" + std::to_string(after.job_id));
+  ASSERT_TRUE(why_after.ok()) << why_after.error().message();
+  EXPECT_NE(why_after->value("reason", "").find("dependency"), std::string::npos) << why_after->dump();
+  // Once its dependency is met, it is admitted and runs.
+  JobInfo done = WaitForJob(after.job_id, 120);  // slurmctld re-tests a held job's dependency every so often
+  EXPECT_EQ(done.state, "COMPLETED") << Output(after.job_id);
+  EXPECT_EQ(Output(after.job_id), "after\n");
+  EXPECT_EQ(GetJob(later.job_id)->state, "PENDING");
 }
 
 TEST_F(Lease, JobReleasedByHandIsRefusedAtStepStart) {

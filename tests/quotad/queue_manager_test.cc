@@ -63,6 +63,25 @@ class FakeSlurm : public SlurmApi {
     j.restart_cnt++;
     return Ok();
   }
+  // As slurmctld does: the task gets a record (and id) of its own, copied from the array's.
+  Status SplitArrayTask(uint32_t array, uint32_t task, const std::string& comment) override {
+    calls.push_back("split " + std::to_string(array) + "_" + std::to_string(task));
+    SlurmJob& meta = jobs.at(array);
+    auto ids = ArrayTaskIds(meta.array_tasks);
+    std::string rest;
+    for (uint32_t t : ids)
+      if (t != task) rest += (rest.empty() ? "" : ",") + std::to_string(t);
+    SlurmJob copy = meta;
+    copy.job_id = next_id++;
+    copy.array_tasks.clear();
+    copy.priority = 0;
+    copy.user_hold = false;
+    copy.comment = comment;
+    meta.array_tasks = rest;
+    jobs[copy.job_id] = copy;
+    return Ok();
+  }
+  uint32_t next_id = 1000;
   int Count(const std::string& prefix) const {
     int n = 0;
     for (const auto& c : calls) n += c.rfind(prefix, 0) == 0;
@@ -192,6 +211,57 @@ TEST_F(QueueManagerTest, ReleasesInFairshareOrderAndExplainsTheRest) {
   std::string extra;
   for (size_t i = calls; i < slurm_.calls.size(); ++i) extra += slurm_.calls[i] + "; ";
   EXPECT_EQ(slurm_.calls.size(), calls) << "reasons are written only when they change: " << extra;
+}
+
+TEST(ArrayTaskIds, RangesStepsListsAndTheThrottle) {
+  EXPECT_EQ(ArrayTaskIds("0-3"), (std::vector<uint32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(ArrayTaskIds("1,3-5%2"), (std::vector<uint32_t>{1, 3, 4, 5}));
+  EXPECT_EQ(ArrayTaskIds("0-10:5"), (std::vector<uint32_t>{0, 5, 10}));
+  EXPECT_EQ(ArrayTaskIds("7"), (std::vector<uint32_t>{7}));
+  EXPECT_EQ(ArrayTaskIds("0-999", 4), (std::vector<uint32_t>{0, 1, 2, 3}));
+  EXPECT_TRUE(ArrayTaskIds("3-1").empty());
+  EXPECT_TRUE(ArrayTaskIds("a-b").empty());
+  EXPECT_TRUE(ArrayTaskIds("0-4:0").empty());
+}
+
+TEST_F(QueueManagerTest, AnArraysTasksAreSplitOffThenAdmittedEachUnderItsOwnId) {
+  // A sweep of 3 tasks, 2 GPUs each: acme's quota (4 nominal + borrowing) decides per task.
+  SlurmJob& meta = slurm_.Submit(50, "acme", 2, Sec());
+  meta.array_job_id = 50;
+  meta.array_tasks = "0-2";
+  PassReport r = qm_->RunPass();
+  EXPECT_EQ(r.admitted, 0) << "the array's shared record is never leased";
+  EXPECT_EQ(slurm_.Count("split 50_"), 2);
+  EXPECT_EQ(slurm_.jobs[50].array_tasks, "0");
+  EXPECT_NE(Why(50)["reason"].get<std::string>().find("split off"), std::string::npos) << Why(50);
+  EXPECT_EQ(Why(50)["denied"], false);
+  r = qm_->RunPass();
+  EXPECT_EQ(r.admitted, 3);
+  auto leased = engine_->Read([&](const QuotaState& s) {
+    return std::vector<bool>{s.OpenLease(50) != nullptr, s.OpenLease(1000) != nullptr, s.OpenLease(1001) != nullptr};
+  });
+  EXPECT_EQ(leased, (std::vector<bool>{true, true, true}));
+  EXPECT_EQ(slurm_.Count("split"), 2) << "split once";
+}
+
+TEST_F(QueueManagerTest, JobsWaitingForADependencyOrTheirBeginTimeHoldNoQuota) {
+  SlurmJob& dep = slurm_.Submit(1, "acme", 2, Sec());
+  dep.dependency = "afterok:7(unfulfilled)";
+  SlurmJob& later = slurm_.Submit(2, "acme", 2, Sec());
+  later.begin_time = Sec() + 600;
+  PassReport r = qm_->RunPass();
+  EXPECT_EQ(r.admitted, 0);
+  EXPECT_EQ(slurm_.jobs[1].comment, "egret: waits for its dependency afterok:7(unfulfilled)");
+  EXPECT_NE(slurm_.jobs[2].comment.find("waits for its begin time"), std::string::npos) << slurm_.jobs[2].comment;
+  EXPECT_EQ(Why(2)["denied"], false);
+  slurm_.jobs[1].dependency.clear();
+  r = qm_->RunPass();
+  EXPECT_EQ(r.admitted, 1);
+  EXPECT_GT(slurm_.jobs[1].priority, 0u);
+  now_ += 601'000;
+  r = qm_->RunPass();
+  EXPECT_EQ(r.admitted, 1);
+  EXPECT_GT(slurm_.jobs[2].priority, 0u);
 }
 
 TEST_F(QueueManagerTest, JobsOfUnknownTenantsOrDisallowedPartitionsAreDeniedWithReasons) {
