@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -32,7 +33,8 @@ struct Bench {
   TenantView view;
 };
 
-Bench MakeBench(const std::string& test, const std::string& name, int interval_s) {
+Bench MakeBench(const std::string& test, const std::string& name, int interval_s,
+                const std::string& resources = "partition = \"cpu\"\n") {
   Bench b;
   b.interval_s = interval_s;
   b.dir = MakeJobDir(test);
@@ -41,7 +43,7 @@ Bench MakeBench(const std::string& test, const std::string& name, int interval_s
   b.view = ViewFor("acme", b.dir + "/view");
   fs::remove(b.view.root + "/checkpoints/bench/" + name + ".jsonl");
   std::string spec = "kind = \"benchmark\"\nname = \"" + name + "\"\ntenant = \"acme\"\n"
-                     "[resources]\npartition = \"cpu\"\ntime_limit = \"2m\"\n"
+                     "[resources]\n" + resources + "time_limit = \"2m\"\n"
                      "[benchmark]\nevery = \"" + std::to_string(interval_s) + "s\"\nworkload = \"gemm\"\ngemm_size = 64\nrepeats = 2\n"
                      "[output]\ndir = \"runs\"\n";
   EXPECT_TRUE(WriteFileAtomic(b.dir + "/" + name + ".toml", spec).ok());
@@ -193,6 +195,38 @@ TEST(EgretBench, CancelBeforeTheSubmitMakesTheLinkRemoveItsSuccessor) {
   std::string log = ReadText(b.sched_dir + "/" + std::to_string(link) + ".out");
   EXPECT_NE(log.find("schedule cancelled while submitting the next run; removed job"), std::string::npos) << log;
   EXPECT_TRUE(Results(b).empty()) << "the cancelled link must not run the benchmark";
+}
+
+// In the managed gpu partition: a link waiting for its begin time holds no lease (no quota)
+// and says so in squeue; egret-quotad admits it once it is due, and the schedule fires.
+TEST(EgretBench, FiresInAManagedPartitionWithoutHoldingQuotaBeforeItsTime) {
+  Bench b = MakeBench("jobspec-bench-gpu", "gputick", 15, "partition = \"gpu\"\ngpus_per_node = 1\n");
+  // Fire times are multiples of the interval: submit just after one, so the first link is
+  // due 12 s or more later.
+  while (::time(nullptr) % 15 < 1 || ::time(nullptr) % 15 > 3)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto sub = Egret(b, {"submit", b.dir + "/gputick.toml"});
+  ASSERT_EQ(sub.exit_code, 0) << sub.out << sub.err;
+  auto first = Links(b);
+  ASSERT_EQ(first.size(), 1u);
+  std::string id = std::to_string(first[0].first);
+  std::string comment;
+  EXPECT_TRUE(Eventually([&] {
+    auto r = RunProcess({"squeue", "-h", "-j", id, "-o", "%k"});
+    comment = r.ok() ? std::string(Trim(r->out)) : "";
+    return comment.find("waits for its begin time") != std::string::npos;
+  }, 6)) << comment;
+  auto why = RunProcess({BuildDir() + "/bin/egretctl", "why", id, "--json"});
+  ASSERT_TRUE(why.ok());
+  auto j = nlohmann::json::parse(why->out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << why->out << why->err;
+  EXPECT_EQ(j.value("state", ""), "queued") << "a link holds no lease before it is due: " << j.dump();
+  ASSERT_TRUE(Eventually([&] { return Results(b).size() >= 2; }, 90))
+      << ReadText(b.sched_dir + "/" + id + ".out");
+  for (const auto& r : Results(b)) EXPECT_EQ(r["ok"], true) << r.dump();
+  auto cancel = Egret(b, {"bench", "cancel", "gputick"});
+  ASSERT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
+  ExpectStopped(b);
 }
 
 // A one-off benchmark of the finetune workload: a few real egret-train steps on a tiny model,
