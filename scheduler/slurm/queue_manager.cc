@@ -184,7 +184,10 @@ PassReport QueueManager::RunPass() {
   for (const SlurmJob& j : all) jobs[j.job_id] = &j;
 
   report.reconciled = Reconcile(jobs, now);
-  report.requeued = PreemptionStep(jobs, now);
+  // A job requeued just now still looks running in this pass's snapshot (and its lease is
+  // closed): it is left for the next pass, not reported as running without a lease.
+  std::set<uint32_t> settled;
+  report.requeued = PreemptionStep(jobs, now, settled);
 
   // The held jobs the policy decides on, and the jobs it must not (with a reason).
   std::vector<UnleasedJob> unleased;
@@ -197,6 +200,7 @@ PassReport QueueManager::RunPass() {
   engine_->Read([&](const QuotaState& s) {
     state = s.PolicyState(now);
     for (const SlurmJob& j : all) {
+      if (settled.count(j.job_id)) continue;
       std::string part = FirstPartition(j.partition);
       const config::Partition* p = s.config().FindPartition(part);
       if (!p || !p->managed) continue;
@@ -388,7 +392,8 @@ PassReport QueueManager::RunPass() {
   return report;
 }
 
-int QueueManager::PreemptionStep(const std::map<uint32_t, const SlurmJob*>& jobs, int64_t now_ms) {
+int QueueManager::PreemptionStep(const std::map<uint32_t, const SlurmJob*>& jobs, int64_t now_ms,
+                                 std::set<uint32_t>& settled) {
   int requeued = 0;
   for (auto it = preempting_.begin(); it != preempting_.end();) {
     uint32_t job = it->first;
@@ -427,6 +432,7 @@ int QueueManager::PreemptionStep(const std::map<uint32_t, const SlurmJob*>& jobs
                               {"reason", it->second.reason}},
                              Seconds(now_ms));
     Log("job " + std::to_string(job) + (requeue ? " requeued" : " ended") + " after preemption");
+    settled.insert(job);
     it = preempting_.erase(it);
   }
   return requeued;

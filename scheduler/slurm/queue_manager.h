@@ -73,7 +73,8 @@ class QueueManager {
     std::string reason;
   };
   int Reconcile(const std::map<uint32_t, const SlurmJob*>& jobs, int64_t now_ms);
-  int PreemptionStep(const std::map<uint32_t, const SlurmJob*>& jobs, int64_t now_ms);
+  // Jobs it requeued or saw end go into SETTLED: this pass's snapshot of them is stale.
+  int PreemptionStep(const std::map<uint32_t, const SlurmJob*>& jobs, int64_t now_ms, std::set<uint32_t>& settled);
   void Log(const std::string& line);
 
   Engine* engine_;

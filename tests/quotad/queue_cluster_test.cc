@@ -196,8 +196,19 @@ TEST_F(QueueCluster, ABorrowedJobIsSignalledRequeuedAndHeldWhenTheLenderNeedsIts
   std::string audit = ReadText(egret::testing::ClusterDir() + "/quotad/audit.jsonl");
   EXPECT_NE(audit.find("\"event\":\"preempt_signal\""), std::string::npos) << audit;
   EXPECT_NE(audit.find("\"event\":\"preempt_requeue\""), std::string::npos) << audit;
-  json closed = EgretctlJson("root", {"why", std::to_string(borrowed)});
-  EXPECT_TRUE(closed.value("state", "") == "queued" || closed.value("state", "") == "running") << closed.dump();
+  // Back in quotad's queue (or already readmitted) by its next pass, and never reported as
+  // running without a lease on the way.
+  json closed;
+  EXPECT_TRUE(Eventually([&] {
+    closed = EgretctlJson("root", {"why", std::to_string(borrowed)});
+    return closed.value("state", "") == "queued" || closed.value("state", "") == "running";
+  }, 10)) << closed.dump();
+  for (const auto& line : Split(ReadText(egret::testing::ClusterDir() + "/quotad/audit.jsonl"), '\n', true)) {
+    json e = json::parse(line, nullptr, false);
+    if (e.is_object() && e.value("event", "") == "unleased") {
+      EXPECT_NE(e.value("job_id", 0L), borrowed) << "the requeued job was reported as running without a lease";
+    }
+  }
   EXPECT_EQ(WaitForJob(lender, 40).state, "COMPLETED");
   EXPECT_EQ(ReadText(dir + "/b.txt"), "lender\n");
 }

@@ -335,8 +335,12 @@ TEST_F(QueueManagerTest, ReclaimSignalsTheBorrowerThenRequeuesItAfterTheGracePer
   EXPECT_EQ(slurm_.Count("requeue"), 0) << "not before the grace period";
   EXPECT_EQ(slurm_.Count("signal 2"), 1) << "signalled once";
   now_ += 25'000;
-  qm_->RunPass();
+  PassReport requeue_pass = qm_->RunPass();
   EXPECT_EQ(slurm_.Count("requeue 2"), 1);
+  // The pass's snapshot still shows the job running, its lease now closed: that is not a job
+  // running without a lease.
+  EXPECT_EQ(requeue_pass.unleased, 0);
+  EXPECT_EQ(slurm_.jobs[2].comment.find("without an admission lease"), std::string::npos) << slurm_.jobs[2].comment;
   engine_->Read([&](const QuotaState& s) {
     EXPECT_EQ(s.OpenLease(2), nullptr);
     EXPECT_EQ(s.LastClosedLease(2)->close_reason, "preempted");
