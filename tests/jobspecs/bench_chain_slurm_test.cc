@@ -85,16 +85,6 @@ std::vector<nlohmann::json> Results(const Bench& b) {
   return out;
 }
 
-template <typename Pred>
-bool Eventually(Pred pred, double timeout_s) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
-
 // After a cancel: nothing pending or running now, and nothing new for more than an interval.
 void ExpectStopped(const Bench& b) {
   ASSERT_TRUE(Eventually([&] { return Links(b).empty(); }, 30)) << "links left after cancel";

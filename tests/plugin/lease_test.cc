@@ -22,15 +22,6 @@ namespace {
 
 using nlohmann::json;
 
-bool Eventually(const std::function<bool()>& pred, double seconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return pred();
-}
-
 class Lease : public ::testing::Test {
  protected:
   void SetUp() override {

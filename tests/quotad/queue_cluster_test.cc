@@ -16,6 +16,7 @@
 namespace egret::quotad {
 namespace {
 
+using egret::testing::Eventually;
 using egret::testing::GetJob;
 using egret::testing::JobInfo;
 using egret::testing::MakeJobDir;
@@ -25,15 +26,6 @@ using egret::testing::WaitForJob;
 using egret::testing::WaitUntil;
 using nlohmann::json;
 using namespace testing;
-
-bool Eventually(const std::function<bool()>& pred, double seconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return pred();
-}
 
 bool Running(const JobInfo& j) { return j.state == "RUNNING"; }
 bool Started(const JobInfo& j) { return j.state == "RUNNING" || j.state == "COMPLETED"; }

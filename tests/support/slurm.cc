@@ -130,6 +130,15 @@ bool WaitUntil(long job_id, bool (*pred)(const JobInfo&), double timeout_s) {
   return false;
 }
 
+bool Eventually(const std::function<bool()>& pred, double timeout_s) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return pred();
+}
+
 JobInfo WaitForJob(long job_id, double timeout_s) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   JobInfo last;

@@ -2,6 +2,7 @@
 // as unprivileged users (runuser), the way a tenant would.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,6 +53,8 @@ Submission SbatchWithoutSpankAs(const std::string& user, const std::vector<std::
 JobInfo WaitForJob(long job_id, double timeout_s = 60);
 // Polls until PRED holds for the job's info.
 bool WaitUntil(long job_id, bool (*pred)(const JobInfo&), double timeout_s);
+// Polls PRED every 200 ms until it holds or TIMEOUT_S passes; its last answer.
+bool Eventually(const std::function<bool()>& pred, double timeout_s);
 
 std::string ReadText(const std::string& path);
 
