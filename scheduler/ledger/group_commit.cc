@@ -94,11 +94,12 @@ void GroupCommitter::Run() {
         failure_ = st.error().message();
         rest.swap(queue_);
       }
+      // The fatal handler runs first: whoever sees a failed op finds the failure reported.
+      if (on_fatal_) on_fatal_(st.error());
       for (auto& p : batch)
         if (p.done) p.done(st);
       for (auto& p : rest)
         if (p.done) p.done(st);
-      if (on_fatal_) on_fatal_(st.error());
       return;
     }
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
