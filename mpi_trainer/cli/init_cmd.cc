@@ -13,6 +13,8 @@
 #include "mpi_trainer/io/model_config.h"
 #include "mpi_trainer/model/lora.h"
 #include "mpi_trainer/model/model.h"
+#include "mpi_trainer/tokenizer/tokenizer.h"
+#include "mpi_trainer/train/export.h"
 
 namespace egret::trainer::cli {
 namespace {
@@ -23,37 +25,25 @@ namespace fs = std::filesystem;
 constexpr const char* kUsage =
     "usage: egret-train init OUT_DIR --config CONFIG_JSON --tokenizer DIR [--seed N] [--init-std S]\n";
 
-// The tokenizer files a model directory carries (whichever DIR has).
-constexpr const char* kTokenizerFiles[] = {"tokenizer.json", "tokenizer_config.json", "vocab.json",
-                                           "merges.txt", "encoder.json", "vocab.bpe",
-                                           "chat_template.jinja", "special_tokens_map.json"};
-
-Status Init(const std::string& out, const std::string& config_path, const std::string& tokenizer,
+Status Init(const std::string& out, const std::string& config_path, const std::string& tokenizer_dir,
             uint64_t seed, float init_std) {
   if (fs::exists(fs::path(out) / "model.safetensors") || fs::exists(fs::path(out) / "config.json"))
     return Error(out + " already holds a model; give an empty or new directory");
   EGRET_ASSIGN_OR_RETURN(auto json, ReadFile(config_path));
   EGRET_ASSIGN_OR_RETURN(auto config, ParseModelConfig(json, config_path));
-  if (!fs::exists(fs::path(tokenizer) / "tokenizer.json") && !fs::exists(fs::path(tokenizer) / "vocab.json") &&
-      !fs::exists(fs::path(tokenizer) / "encoder.json"))
-    return Error(tokenizer + " holds no tokenizer (tokenizer.json, or GPT-2's vocab files); --tokenizer "
-                 "names a model directory or a directory with tokenizer.json");
-  int copied = 0;
+  // The model must be usable as written: its tokenizer has to load, not just exist.
+  if (auto tok = tokenizer::Tokenizer::Load(tokenizer_dir); !tok.ok())
+    return Error(tokenizer_dir + " holds no tokenizer egret-train can load (" + tok.error().message() +
+                 "); --tokenizer names a model directory or a directory with tokenizer.json");
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) return Error("cannot create " + out + ": " + ec.message());
-  for (const char* f : kTokenizerFiles) {
-    fs::path src = fs::path(tokenizer) / f;
-    if (!fs::exists(src)) continue;
-    fs::copy_file(src, fs::path(out) / f, fs::copy_options::overwrite_existing, ec);
-    if (ec) return Error("cannot copy " + src.string() + " to " + out + ": " + ec.message());
-    ++copied;
-  }
+  EGRET_TRY(train::CopyTokenizerFiles(tokenizer_dir, out));
   EGRET_ASSIGN_OR_RETURN(auto model, Model::Create(config, seed, init_std));
   // SaveMergedModel writes config.json the way transformers does, from the parsed config.
   EGRET_TRY(SaveMergedModel(*model, out));
-  std::printf("%s: %s, %lld parameters, %d tokenizer file(s)\n", out.c_str(), FamilyName(config.family),
-              static_cast<long long>(Model::ParameterCount(config)), copied);
+  std::printf("%s: %s, %lld parameters\n", out.c_str(), FamilyName(config.family),
+              static_cast<long long>(Model::ParameterCount(config)));
   return Ok();
 }
 

@@ -24,6 +24,8 @@ Status ReplaceDir(const std::string& out, F&& write) {
   return SyncDirectory(fs::path(out).parent_path().string());
 }
 
+}  // namespace
+
 Status CopyTokenizerFiles(const std::string& from, const std::string& to) {
   for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
                         "generation_config.json", "vocab.json", "merges.txt", "encoder.json", "vocab.bpe"}) {
@@ -34,8 +36,6 @@ Status CopyTokenizerFiles(const std::string& from, const std::string& to) {
   }
   return Ok();
 }
-
-}  // namespace
 
 Status ExportPeft(const trainer::Model& model, const std::string& base_model_dir, const std::string& out_dir) {
   if (!model.has_lora()) return Error("the model has no LoRA adapter to export (train.mode = \"full\"?)");

@@ -18,4 +18,8 @@ Result<std::string> ExportResult(const trainer::Model& model, const JobConfig& c
 Status ExportPeft(const trainer::Model& model, const std::string& base_model_dir, const std::string& out_dir);
 Status ExportMerged(const trainer::Model& model, const std::string& base_model_dir, const std::string& out_dir);
 
+// Copies the tokenizer files FROM has (tokenizer.json, GPT-2 vocab files, configs, chat
+// template) into the model directory TO.
+Status CopyTokenizerFiles(const std::string& from, const std::string& to);
+
 }  // namespace egret::train

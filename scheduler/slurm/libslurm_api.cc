@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <mutex>
+#include <unordered_map>
 
 namespace egret::quotad {
 
@@ -67,7 +68,17 @@ class LibSlurmApi final : public SlurmApi {
       s.job_id = j.job_id;
       s.user_id = j.user_id;
       s.user = Str(j.user_name);
-      if (s.user.empty()) s.user = UserName(j.user_id);
+      if (s.user.empty()) {
+        // Looked up once per uid (this runs for every job on every pass); a uid without a
+        // name yet is asked again next time.
+        auto it = user_names_.find(j.user_id);
+        if (it != user_names_.end()) {
+          s.user = it->second;
+        } else {
+          s.user = UserName(j.user_id);
+          if (s.user != std::to_string(j.user_id)) user_names_.emplace(j.user_id, s.user);
+        }
+      }
       s.account = Str(j.account);
       s.partition = Str(j.partition);
       uint32_t base = j.job_state & JOB_STATE_BASE;
@@ -182,6 +193,8 @@ class LibSlurmApi final : public SlurmApi {
       return SlurmError("requeueing job " + std::to_string(job_id));
     return Ok();
   }
+ private:
+  std::unordered_map<uint32_t, std::string> user_names_;  // uid -> name, as getpwuid_r gave it
 };
 
 }  // namespace
